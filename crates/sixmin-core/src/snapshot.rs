@@ -1,0 +1,446 @@
+//! The engine state as data: everything needed to continue exactly where it stopped.
+//!
+//! Open calls (with all their events), the memory of closed calls (for de-duplication and
+//! lateness), per-day tallies (histograms in the HdrHistogram V2 + deflate encoding,
+//! base64), input counters, live-breach counts and the clock. The format is versioned by
+//! [`SNAPSHOT_FORMAT`]; a snapshot of another format, or taken under another rule pack,
+//! is refused rather than misread.
+
+use std::collections::BTreeMap;
+
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
+use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
+use serde::{Deserialize, Serialize};
+
+use crate::call::{Call, LiveFired, Recorded};
+use crate::engine::{ClosedCall, Engine, EngineConfig, InputCounters};
+use crate::event::{CallbackOutcome, EventKind};
+use crate::pack::RulePack;
+use crate::tally::{Tally, WaitHistogram};
+use crate::time::{format_utc, parse_rfc3339, Nanos};
+
+/// The version tag of the snapshot format.
+pub const SNAPSHOT_FORMAT: &str = "sixmin.state/v1";
+
+/// Why a snapshot cannot be restored.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SnapshotError {
+    /// Written by another version of the format.
+    #[error("state format `{found}` is not supported (this version reads `{SNAPSHOT_FORMAT}`)")]
+    Format {
+        /// The format found.
+        found: String,
+    },
+    /// Taken under another rule pack.
+    #[error(
+        "state was built with rule pack `{found}` (sha256 {found_sha256}), not `{expected}` \
+         (sha256 {expected_sha256}); use the same pack, or a new state directory"
+    )]
+    PackMismatch {
+        /// The pack of the state.
+        found: String,
+        /// Its hash.
+        found_sha256: String,
+        /// The pack given now.
+        expected: String,
+        /// Its hash.
+        expected_sha256: String,
+    },
+    /// A field could not be read back.
+    #[error("state is damaged: {0}")]
+    Damaged(String),
+}
+
+/// The whole engine state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// Always [`SNAPSHOT_FORMAT`].
+    pub format: String,
+    /// Name of the pack the state was built with.
+    pub pack_name: String,
+    /// Version of that pack.
+    pub pack_version: String,
+    /// SHA-256 of that pack.
+    pub pack_sha256: String,
+    /// The allowed lateness in force, in milliseconds.
+    pub allowed_lateness_ms: i64,
+    /// The engine clock (RFC 3339), if any event was seen.
+    pub clock: Option<String>,
+    /// Input counters.
+    pub counters: CountersSnapshot,
+    /// Open calls, sorted by call id.
+    pub open_calls: Vec<CallSnapshot>,
+    /// Closed calls still remembered, in the order they will be forgotten.
+    pub closed_calls: Vec<ClosedSnapshot>,
+    /// Per-day tallies, sorted by (day, tenant, topic).
+    pub tallies: Vec<TallySnapshot>,
+    /// Live breaches raised, by tenant, topic and rule.
+    pub live_breaches: Vec<LiveBreachCount>,
+}
+
+/// Input counters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CountersSnapshot {
+    /// Accepted events.
+    pub accepted: u64,
+    /// Duplicates.
+    pub duplicates: u64,
+    /// Late events.
+    pub late: u64,
+    /// Invalid events by reason.
+    pub invalid: BTreeMap<String, u64>,
+}
+
+/// One open call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CallSnapshot {
+    /// The call id.
+    pub call_id: String,
+    /// Its events, in arrival order.
+    pub events: Vec<EventSnapshot>,
+    /// Whether a late event of it was dead-lettered.
+    pub late_events: bool,
+    /// Live alarms already raised: `wait`, `callback`, `sms`.
+    pub live_fired: Vec<String>,
+}
+
+/// One recorded event of an open call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventSnapshot {
+    /// `event_id`.
+    pub id: String,
+    /// `type`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `ts`, RFC 3339 UTC with nanoseconds as needed.
+    pub ts: String,
+    /// `tenant`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
+    /// `queue`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue: Option<String>,
+    /// `topic`, as the event carried it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic: Option<String>,
+    /// `outcome`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<String>,
+    /// `attrs`, as JSON text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attrs: Option<String>,
+}
+
+/// A closed call still remembered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClosedSnapshot {
+    /// The call id.
+    pub call_id: String,
+    /// When its verdict closed (RFC 3339).
+    pub close_at: String,
+    /// When it will be forgotten (RFC 3339, against the watermark).
+    pub forget_at: String,
+    /// 128-bit hashes of its event ids, hex.
+    pub event_hashes: Vec<String>,
+}
+
+/// One per-day tally.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TallySnapshot {
+    /// Local day (`YYYY-MM-DD`).
+    pub day: String,
+    /// Tenant.
+    pub tenant: String,
+    /// Judged topic.
+    pub topic: String,
+    /// Counters, as in the report.
+    pub offered: u64,
+    /// Answered.
+    pub answered: u64,
+    /// Abandoned.
+    pub abandoned: u64,
+    /// Callback.
+    pub callback: u64,
+    /// Incomplete.
+    pub incomplete: u64,
+    /// Answered within the limit.
+    pub answered_within_limit: u64,
+    /// Abandoned after the limit.
+    pub abandoned_after_limit: u64,
+    /// Breaches per rule.
+    pub breaches: BTreeMap<String, u64>,
+    /// Breached calls.
+    pub breached_calls: u64,
+    /// Stops before starts.
+    pub stop_before_start: u64,
+    /// Orphans.
+    pub orphans: u64,
+    /// Answer waits: base64 of the V2 + deflate histogram encoding.
+    pub answer_wait: String,
+    /// Exact maximum answer wait.
+    pub answer_wait_max_ms: Option<u64>,
+    /// Abandon waits: base64 of the V2 + deflate histogram encoding.
+    pub abandon_wait: String,
+    /// Exact maximum abandon wait.
+    pub abandon_wait_max_ms: Option<u64>,
+}
+
+/// Live breaches raised for one tenant, topic and rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveBreachCount {
+    /// Tenant.
+    pub tenant: String,
+    /// Topic.
+    pub topic: String,
+    /// Rule id.
+    pub rule: String,
+    /// How many.
+    pub count: u64,
+}
+
+fn encode_histogram(histogram: &WaitHistogram) -> Result<String, SnapshotError> {
+    let mut bytes = Vec::new();
+    V2DeflateSerializer::new()
+        .serialize(histogram.histogram(), &mut bytes)
+        .map_err(|error| SnapshotError::Damaged(format!("encoding a histogram: {error:?}")))?;
+    Ok(BASE64.encode(bytes))
+}
+
+fn decode_histogram(text: &str, max_ms: Option<u64>) -> Result<WaitHistogram, SnapshotError> {
+    let bytes = BASE64
+        .decode(text)
+        .map_err(|error| SnapshotError::Damaged(format!("histogram is not base64: {error}")))?;
+    let mut histogram: hdrhistogram::Histogram<u64> = Deserializer::new()
+        .deserialize(&mut bytes.as_slice())
+        .map_err(|error| SnapshotError::Damaged(format!("decoding a histogram: {error:?}")))?;
+    histogram.auto(true);
+    Ok(WaitHistogram::from_parts(histogram, max_ms))
+}
+
+fn parse_instant(text: &str) -> Result<Nanos, SnapshotError> {
+    parse_rfc3339(text).ok_or_else(|| SnapshotError::Damaged(format!("`{text}` is not a time")))
+}
+
+impl Engine {
+    /// The whole state as data.
+    pub fn snapshot(&self) -> Result<Snapshot, SnapshotError> {
+        let name = |sym| self.symbols.name(sym).to_owned();
+        let mut open_calls: Vec<CallSnapshot> = self
+            .slots
+            .iter()
+            .flatten()
+            .map(|call| CallSnapshot {
+                call_id: call.call_id.to_string(),
+                events: call
+                    .events
+                    .iter()
+                    .map(|event| EventSnapshot {
+                        id: event.event_id.to_string(),
+                        kind: event.kind.as_str().to_owned(),
+                        ts: format_utc(event.ts),
+                        tenant: event.tenant.map(name),
+                        queue: event.queue.map(name),
+                        topic: event.topic.map(name),
+                        outcome: event.outcome.map(|outcome| outcome.as_str().to_owned()),
+                        attrs: event.attrs.as_deref().map(str::to_owned),
+                    })
+                    .collect(),
+                late_events: call.late_events,
+                live_fired: [
+                    (call.live_fired.wait, "wait"),
+                    (call.live_fired.callback, "callback"),
+                    (call.live_fired.sms, "sms"),
+                ]
+                .into_iter()
+                .filter(|(fired, _)| *fired)
+                .map(|(_, kind)| kind.to_owned())
+                .collect(),
+            })
+            .collect();
+        open_calls.sort_by(|a, b| a.call_id.cmp(&b.call_id));
+        let closed_calls = self
+            .closed_order
+            .iter()
+            .filter_map(|(forget_at, call_id)| {
+                let closed = self.closed.get(call_id)?;
+                Some(ClosedSnapshot {
+                    call_id: call_id.to_string(),
+                    close_at: format_utc(closed.close_at),
+                    forget_at: format_utc(*forget_at),
+                    event_hashes: closed
+                        .event_hashes
+                        .iter()
+                        .map(|hash| format!("{hash:032x}"))
+                        .collect(),
+                })
+            })
+            .collect();
+        let mut tallies = Vec::with_capacity(self.tallies.len());
+        for (day, tenant, topic, tally) in self.tallies() {
+            tallies.push(TallySnapshot {
+                day: day.format("%Y-%m-%d").to_string(),
+                tenant: tenant.to_owned(),
+                topic: topic.to_owned(),
+                offered: tally.offered,
+                answered: tally.answered,
+                abandoned: tally.abandoned,
+                callback: tally.callback,
+                incomplete: tally.incomplete,
+                answered_within_limit: tally.answered_within_limit,
+                abandoned_after_limit: tally.abandoned_after_limit,
+                breaches: tally.breaches.clone(),
+                breached_calls: tally.breached_calls,
+                stop_before_start: tally.stop_before_start,
+                orphans: tally.orphans,
+                answer_wait: encode_histogram(&tally.answer_wait)?,
+                answer_wait_max_ms: tally.answer_wait.max_ms(),
+                abandon_wait: encode_histogram(&tally.abandon_wait)?,
+                abandon_wait_max_ms: tally.abandon_wait.max_ms(),
+            });
+        }
+        tallies.sort_by(|a, b| (&a.day, &a.tenant, &a.topic).cmp(&(&b.day, &b.tenant, &b.topic)));
+        Ok(Snapshot {
+            format: SNAPSHOT_FORMAT.to_owned(),
+            pack_name: self.pack.name.clone(),
+            pack_version: self.pack.version.clone(),
+            pack_sha256: self.pack.sha256.clone(),
+            allowed_lateness_ms: self.config.allowed_lateness_ms,
+            clock: self.clock.map(format_utc),
+            counters: CountersSnapshot {
+                accepted: self.counters.accepted,
+                duplicates: self.counters.duplicates,
+                late: self.counters.late,
+                invalid: self.counters.invalid.clone(),
+            },
+            open_calls,
+            closed_calls,
+            tallies,
+            live_breaches: self
+                .live_breaches
+                .iter()
+                .map(|((tenant, topic, rule), count)| LiveBreachCount {
+                    tenant: tenant.clone(),
+                    topic: topic.clone(),
+                    rule: rule.clone(),
+                    count: *count,
+                })
+                .collect(),
+        })
+    }
+
+    /// Rebuilds an engine from a snapshot taken under the same pack. `config` may change
+    /// whether verdicts are emitted; the allowed lateness comes from `config` too, so a
+    /// restart can widen it.
+    pub fn restore(
+        pack: RulePack,
+        config: EngineConfig,
+        snapshot: &Snapshot,
+    ) -> Result<Engine, SnapshotError> {
+        if snapshot.format != SNAPSHOT_FORMAT {
+            return Err(SnapshotError::Format {
+                found: snapshot.format.clone(),
+            });
+        }
+        if snapshot.pack_sha256 != pack.sha256 {
+            return Err(SnapshotError::PackMismatch {
+                found: format!("{}@{}", snapshot.pack_name, snapshot.pack_version),
+                found_sha256: snapshot.pack_sha256.clone(),
+                expected: pack.label(),
+                expected_sha256: pack.sha256.clone(),
+            });
+        }
+        let mut engine = Engine::new(pack, config);
+        engine.clock = snapshot.clock.as_deref().map(parse_instant).transpose()?;
+        engine.counters = InputCounters {
+            accepted: snapshot.counters.accepted,
+            duplicates: snapshot.counters.duplicates,
+            late: snapshot.counters.late,
+            invalid: snapshot.counters.invalid.clone(),
+        };
+        for open in &snapshot.open_calls {
+            let mut call = Call::new(&open.call_id);
+            call.late_events = open.late_events;
+            call.live_fired = LiveFired {
+                wait: open.live_fired.iter().any(|kind| kind == "wait"),
+                callback: open.live_fired.iter().any(|kind| kind == "callback"),
+                sms: open.live_fired.iter().any(|kind| kind == "sms"),
+            };
+            for event in &open.events {
+                let kind = EventKind::from_wire(&event.kind).ok_or_else(|| {
+                    SnapshotError::Damaged(format!("unknown event type `{}`", event.kind))
+                })?;
+                let mut intern =
+                    |name: &Option<String>| name.as_deref().map(|name| engine.symbols.intern(name));
+                call.events.push(Recorded {
+                    ts: parse_instant(&event.ts)?,
+                    kind,
+                    outcome: event
+                        .outcome
+                        .as_deref()
+                        .and_then(CallbackOutcome::from_wire),
+                    event_id: event.id.as_str().into(),
+                    tenant: intern(&event.tenant),
+                    queue: intern(&event.queue),
+                    topic: intern(&event.topic),
+                    attrs: event.attrs.as_deref().map(Into::into),
+                });
+            }
+            engine.restore_call(call);
+        }
+        for closed in &snapshot.closed_calls {
+            let mut event_hashes = Vec::with_capacity(closed.event_hashes.len());
+            for hex in &closed.event_hashes {
+                let hash = u128::from_str_radix(hex, 16)
+                    .map_err(|_| SnapshotError::Damaged(format!("`{hex}` is not a hash")))?;
+                engine.seen.insert(hash);
+                event_hashes.push(hash);
+            }
+            let call_id: Box<str> = closed.call_id.as_str().into();
+            engine
+                .closed_order
+                .push_back((parse_instant(&closed.forget_at)?, call_id.clone()));
+            engine.closed.insert(
+                call_id,
+                ClosedCall {
+                    close_at: parse_instant(&closed.close_at)?,
+                    event_hashes,
+                },
+            );
+        }
+        for stored in &snapshot.tallies {
+            let day = chrono::NaiveDate::parse_from_str(&stored.day, "%Y-%m-%d")
+                .map_err(|_| SnapshotError::Damaged(format!("`{}` is not a day", stored.day)))?;
+            let tenant = engine.symbols.intern(&stored.tenant);
+            let topic = engine.symbols.intern(&stored.topic);
+            let tally = Tally {
+                offered: stored.offered,
+                answered: stored.answered,
+                abandoned: stored.abandoned,
+                callback: stored.callback,
+                incomplete: stored.incomplete,
+                answered_within_limit: stored.answered_within_limit,
+                abandoned_after_limit: stored.abandoned_after_limit,
+                breaches: stored.breaches.clone(),
+                breached_calls: stored.breached_calls,
+                stop_before_start: stored.stop_before_start,
+                orphans: stored.orphans,
+                answer_wait: decode_histogram(&stored.answer_wait, stored.answer_wait_max_ms)?,
+                abandon_wait: decode_histogram(&stored.abandon_wait, stored.abandon_wait_max_ms)?,
+            };
+            engine.tallies.insert((day, tenant, topic), tally);
+        }
+        for count in &snapshot.live_breaches {
+            engine.live_breaches.insert(
+                (
+                    count.tenant.clone(),
+                    count.topic.clone(),
+                    count.rule.clone(),
+                ),
+                count.count,
+            );
+        }
+        engine.rebuild_timers();
+        Ok(engine)
+    }
+}

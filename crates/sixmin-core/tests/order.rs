@@ -1,0 +1,186 @@
+//! The same events give the same ledger and report whatever the arrival order (within the
+//! allowed lateness), however many duplicates arrive, and however the input is split into
+//! runs with the state saved and restored in between.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::israeli_pack;
+use proptest::prelude::*;
+use sixmin_core::{decode_event, Engine, EngineConfig, Output, Period, Snapshot, Verdict};
+use sixmin_sim::{generate, Rng, SimConfig, SimEvent};
+
+const HALF_LATENESS_MS: i64 = 30 * 60 * 1000;
+
+fn simulated(seed: u64) -> Vec<SimEvent> {
+    let config = SimConfig {
+        seed,
+        calls_per_day: 120,
+        days: 2,
+        jitter_share: 0.0,
+        duplicate_share: 0.0,
+        ..SimConfig::default()
+    };
+    let mut events = generate(&config);
+    events.sort_by(|a, b| (a.ts, &a.line).cmp(&(b.ts, &b.line)));
+    events
+}
+
+/// An arrival order in which no event is late: each event arrives at its time plus a
+/// random delay of less than half the allowed lateness; some are sent twice.
+fn shuffled(events: &[SimEvent], seed: u64, duplicate_share: f64) -> Vec<SimEvent> {
+    let mut rng = Rng::new(seed);
+    let mut keyed: Vec<(i64, u64, SimEvent)> = Vec::new();
+    for event in events {
+        let copies = if rng.chance(duplicate_share) { 2 } else { 1 };
+        for _ in 0..copies {
+            let delay = rng.range(0, HALF_LATENESS_MS) * 1_000_000;
+            keyed.push((event.ts + delay, rng.next_u64(), event.clone()));
+        }
+    }
+    keyed.sort_by_key(|(arrival, tie, _)| (*arrival, *tie));
+    keyed.into_iter().map(|(_, _, event)| event).collect()
+}
+
+struct Run {
+    engine: Engine,
+    verdicts: Vec<Verdict>,
+}
+
+fn feed(engine: &mut Engine, events: &[SimEvent], verdicts: &mut Vec<Verdict>) {
+    let mut outputs = Vec::new();
+    for event in events {
+        let decoded =
+            decode_event(event.line.as_bytes()).expect("the simulator writes valid events");
+        engine.ingest(&decoded, &mut outputs);
+    }
+    collect(outputs, verdicts);
+}
+
+fn collect(outputs: Vec<Output>, verdicts: &mut Vec<Verdict>) {
+    for output in outputs {
+        if let Output::Verdict(verdict) = output {
+            verdicts.push(*verdict);
+        }
+    }
+}
+
+fn run_whole(events: &[SimEvent]) -> Run {
+    let mut engine = Engine::new(israeli_pack(), EngineConfig::default());
+    let mut verdicts = Vec::new();
+    feed(&mut engine, events, &mut verdicts);
+    let mut outputs = Vec::new();
+    engine.finish(&mut outputs);
+    collect(outputs, &mut verdicts);
+    Run { engine, verdicts }
+}
+
+/// Splits the input at `cuts`, snapshotting through JSON and restoring between pieces.
+fn run_split(events: &[SimEvent], cuts: &[usize]) -> Run {
+    let mut engine = Engine::new(israeli_pack(), EngineConfig::default());
+    let mut verdicts = Vec::new();
+    let mut from = 0;
+    for &cut in cuts.iter().chain(std::iter::once(&events.len())) {
+        let cut = cut.clamp(from, events.len());
+        feed(&mut engine, &events[from..cut], &mut verdicts);
+        from = cut;
+        let json = serde_json::to_string(&engine.snapshot().unwrap()).unwrap();
+        let snapshot: Snapshot = serde_json::from_str(&json).unwrap();
+        engine = Engine::restore(israeli_pack(), EngineConfig::default(), &snapshot).unwrap();
+    }
+    let mut outputs = Vec::new();
+    engine.finish(&mut outputs);
+    collect(outputs, &mut verdicts);
+    Run { engine, verdicts }
+}
+
+fn report_json(engine: &Engine, month: &str) -> serde_json::Value {
+    let period = Period::parse_month(month).unwrap();
+    let mut report =
+        serde_json::to_value(engine.period_report(period, "t".into(), vec![])).unwrap();
+    // What was received differs with duplicates; what was judged must not.
+    report["inputs"] = serde_json::Value::Null;
+    report
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
+
+    #[test]
+    fn ledger_and_report_do_not_depend_on_arrival_order_or_duplicates(
+        sim_seed in 1u64..1_000_000,
+        shuffle_seed in any::<u64>(),
+    ) {
+        let events = simulated(sim_seed);
+        let baseline = run_whole(&events);
+        let arrival = shuffled(&events, shuffle_seed, 0.05);
+        let shuffled_run = run_whole(&arrival);
+        prop_assert_eq!(shuffled_run.engine.counters().late, 0, "the arrival order must not make events late");
+        prop_assert!(shuffled_run.engine.counters().duplicates > 0);
+        prop_assert_eq!(&baseline.verdicts, &shuffled_run.verdicts);
+        prop_assert_eq!(report_json(&baseline.engine, "2026-10"), report_json(&shuffled_run.engine, "2026-10"));
+    }
+
+    #[test]
+    fn splitting_into_runs_with_restored_state_changes_nothing(
+        sim_seed in 1u64..1_000_000,
+        shuffle_seed in any::<u64>(),
+        mut cuts in proptest::collection::vec(0usize..2000, 0..4),
+    ) {
+        let events = shuffled(&simulated(sim_seed), shuffle_seed, 0.02);
+        cuts.sort_unstable();
+        let whole = run_whole(&events);
+        let split = run_split(&events, &cuts);
+        prop_assert_eq!(&whole.verdicts, &split.verdicts);
+        prop_assert_eq!(report_json(&whole.engine, "2026-10"), report_json(&split.engine, "2026-10"));
+        prop_assert_eq!(whole.engine.counters(), split.engine.counters());
+    }
+}
+
+#[test]
+fn an_event_beyond_the_lateness_is_counted_late_and_not_applied() {
+    let events = simulated(7);
+    let mut engine = Engine::new(israeli_pack(), EngineConfig::default());
+    let mut verdicts = Vec::new();
+    // Hold one early answer back until two hours of event time have passed.
+    let held = events
+        .iter()
+        .position(|event| event.line.contains("\"answered\""))
+        .unwrap();
+    let two_hours_later = events
+        .iter()
+        .position(|event| event.ts > events[held].ts + 2 * 3_600_000_000_000)
+        .unwrap();
+    let mut arrival: Vec<SimEvent> = events.clone();
+    let late = arrival.remove(held);
+    arrival.insert(two_hours_later, late.clone());
+    feed(&mut engine, &arrival, &mut verdicts);
+    assert_eq!(engine.counters().late, 1);
+    let decoded = decode_event(late.line.as_bytes()).unwrap();
+    let call = verdicts
+        .iter()
+        .find(|verdict| verdict.call_id == decoded.call_id.as_ref())
+        .unwrap();
+    assert!(
+        !call.events.contains(&decoded.event_id.to_string()),
+        "never silently merged"
+    );
+}
+
+#[test]
+fn a_report_counts_pending_calls_and_says_how_many() {
+    let events = simulated(3);
+    let mut engine = Engine::new(israeli_pack(), EngineConfig::default());
+    let mut verdicts = Vec::new();
+    feed(&mut engine, &events, &mut verdicts);
+    let pending = engine.open_calls() as u64;
+    assert!(pending > 0);
+    let before = engine.period_report(Period::parse_month("2026-10").unwrap(), "t".into(), vec![]);
+    assert_eq!(before.data_quality.pending, pending);
+    let mut outputs = Vec::new();
+    engine.finish(&mut outputs);
+    let after = engine.period_report(Period::parse_month("2026-10").unwrap(), "t".into(), vec![]);
+    assert_eq!(after.data_quality.pending, 0);
+    assert_eq!(before.totals.offered, after.totals.offered);
+}

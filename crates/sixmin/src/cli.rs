@@ -1,0 +1,127 @@
+//! Command-line interface: `replay`, `report`, `rules`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::exit::CommandResult;
+
+/// Proves, call by call, whether phone queues obey the statutory limits on waiting.
+#[derive(Debug, Parser)]
+#[command(name = "sixmin", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Feed call events (JSON Lines, plain or .gz, files or stdin) into a state directory.
+    Replay(ReplayArgs),
+    /// Print the period report of a state directory (outputs.md §2).
+    Report(ReportArgs),
+    /// Show or check a rule pack.
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
+}
+
+/// Arguments of `sixmin replay`.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// Event files (JSON Lines, `.gz` allowed); `-` reads standard input.
+    #[arg(value_name = "FILE", required = true)]
+    pub inputs: Vec<PathBuf>,
+    /// Rule pack file (TOML); default: the built-in Israeli pack, or the state's pack.
+    #[arg(long, value_name = "PACK")]
+    pub rules: Option<PathBuf>,
+    /// State directory; created if missing, continued if it exists.
+    #[arg(long, value_name = "DIR")]
+    pub state: PathBuf,
+    /// Append one verdict per closed call (JSON Lines).
+    #[arg(long, value_name = "FILE")]
+    pub ledger: Option<PathBuf>,
+    /// Write invalid and late events here, with reason and position (JSON Lines).
+    #[arg(long, value_name = "FILE")]
+    pub dead_letter: Option<PathBuf>,
+    /// Append live breaches (callers over the limit while waiting) here (JSON Lines).
+    #[arg(long, value_name = "FILE")]
+    pub breaches: Option<PathBuf>,
+    /// Declare the input complete: every pending call becomes final at the end.
+    #[arg(long)]
+    pub complete: bool,
+    /// How far behind the newest event an event may be stamped, e.g. `1h`, `90m`.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration_ms)]
+    pub allowed_lateness: Option<i64>,
+    /// Save the state every this many input records (it is always saved at the end).
+    #[arg(long, value_name = "N", default_value_t = 200_000)]
+    pub checkpoint_every: u64,
+    /// Largest event accepted, in bytes; larger ones are dead-lettered as `too_large`.
+    #[arg(long, value_name = "BYTES", default_value_t = sixmin_core::decode::DEFAULT_MAX_EVENT_BYTES)]
+    pub max_event_bytes: usize,
+    /// Print no summary.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// Arguments of `sixmin report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// State directory written by `sixmin replay`.
+    #[arg(long, value_name = "DIR")]
+    pub state: PathBuf,
+    /// The calendar month, `YYYY-MM`, in the pack's time zone.
+    #[arg(
+        long,
+        value_name = "YYYY-MM",
+        conflicts_with = "day",
+        required_unless_present = "day"
+    )]
+    pub month: Option<String>,
+    /// The calendar day, `YYYY-MM-DD`, in the pack's time zone.
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub day: Option<String>,
+    /// Output format.
+    #[arg(long, value_name = "FORMAT", default_value = "json")]
+    pub format: String,
+    /// Where to write the report; `-` is standard output.
+    #[arg(long, value_name = "FILE", default_value = "-")]
+    pub out: PathBuf,
+    /// The report's `generated_at` (RFC 3339); default: now. For reproducible reports.
+    #[arg(long, value_name = "RFC3339", env = "SIXMIN_GENERATED_AT")]
+    pub generated_at: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum RulesCommand {
+    /// Print the effective pack: the built-in one, or FILE.
+    Show {
+        /// A pack file; default: the built-in Israeli pack.
+        file: Option<PathBuf>,
+    },
+    /// Validate a pack file; exits 2 and lists every problem if it is invalid.
+    Check {
+        /// A pack file; default: the built-in Israeli pack.
+        file: Option<PathBuf>,
+    },
+}
+
+impl Cli {
+    /// Runs the chosen command.
+    pub fn run(self) -> CommandResult {
+        match self.command {
+            Command::Replay(args) => crate::replay::run(args),
+            Command::Report(args) => crate::report::run(args),
+            Command::Rules { command } => match command {
+                RulesCommand::Show { file } => crate::rules::show(file.as_deref()),
+                RulesCommand::Check { file } => crate::rules::check(file.as_deref()),
+            },
+        }
+    }
+}
+
+/// Parses a duration such as `1h`, `90m`, `30s`, `1h30m` into milliseconds.
+fn parse_duration_ms(text: &str) -> Result<i64, String> {
+    sixmin_config::parse_duration_ms(text)
+}

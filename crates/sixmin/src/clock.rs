@@ -1,0 +1,7 @@
+//! The only place the binary reads the wall clock (the engine never does).
+
+/// Now, as RFC 3339 UTC with seconds.
+#[allow(clippy::disallowed_methods)]
+pub fn now_rfc3339() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
