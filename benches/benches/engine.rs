@@ -44,6 +44,29 @@ fn engine_throughput(criterion: &mut Criterion) {
         })
     });
 
+    // The engine alone, on events decoded beforehand: what the engine adds per event.
+    let decoded: Vec<sixmin_core::Event<'static>> = lines
+        .iter()
+        .filter_map(|line| decode_event(line.as_bytes()).ok())
+        .map(sixmin_core::Event::into_owned)
+        .collect();
+    group.bench_function("judge_record_only", |bench| {
+        bench.iter(|| {
+            let config = EngineConfig {
+                emit_verdicts: false,
+                ..EngineConfig::default()
+            };
+            let mut engine = Engine::new(sixmin_config::builtin_pack(), config);
+            let mut outputs = Vec::new();
+            for event in &decoded {
+                engine.ingest(event, &mut outputs);
+                outputs.clear();
+            }
+            engine.finish(&mut outputs);
+            black_box(engine.counters().accepted)
+        })
+    });
+
     group.bench_function("decode_judge_record_with_ledger", |bench| {
         bench.iter(|| {
             let mut engine = Engine::new(sixmin_config::builtin_pack(), EngineConfig::default());

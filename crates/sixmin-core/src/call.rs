@@ -2,15 +2,17 @@
 //!
 //! Everything here is a pure function of the call's events (never of their arrival order):
 //! ties between events stamped at the same instant are broken by the event content, as
-//! `docs/semantics.md` lists.
-
-use std::cmp::Ordering;
+//! `docs/semantics.md` lists. A small summary (start, stop, last topic…) is kept up to
+//! date as events arrive, so the per-event path never rescans a call.
 
 use crate::event::{CallbackOutcome, EventKind};
-use crate::pack::RulePack;
-use crate::symbols::{Sym, Symbols};
-use crate::time::{Nanos, NANOS_PER_MILLI};
+use crate::rulebook::{Resolved, Rulebook};
+use crate::symbols::Sym;
+use crate::time::Nanos;
 use crate::verdict::{Flag, Outcome};
+
+/// A call id, shared between the open-call index, the call and the closed-call memory.
+pub(crate) type CallId = std::sync::Arc<str>;
 
 /// An accepted event, as a call keeps it.
 #[derive(Debug, Clone)]
@@ -18,11 +20,20 @@ pub(crate) struct Recorded {
     pub ts: Nanos,
     pub kind: EventKind,
     pub outcome: Option<CallbackOutcome>,
-    pub event_id: Box<str>,
+    /// Where the `event_id` sits in its call's id buffer (set by [`Call::push`]).
+    pub id_at: u32,
+    /// Its length in bytes.
+    pub id_len: u32,
     pub tenant: Option<Sym>,
     pub queue: Option<Sym>,
     pub topic: Option<Sym>,
     pub attrs: Option<Box<str>>,
+}
+
+impl Recorded {
+    fn is_topic_selection(&self) -> bool {
+        self.kind == EventKind::TopicSelected && self.topic.is_some()
+    }
 }
 
 /// Which live alarms a call has already raised (each is raised once).
@@ -33,11 +44,26 @@ pub(crate) struct LiveFired {
     pub sms: bool,
 }
 
+/// Indices of the events that decide the call, kept up to date on every push.
+#[derive(Debug, Clone, Copy, Default)]
+struct Summary {
+    start: Option<u32>,
+    stop: Option<u32>,
+    ended: Option<Nanos>,
+    first_seen: Option<Nanos>,
+    last_topic: Option<u32>,
+    last_queue: Option<u32>,
+    attempts: u32,
+}
+
 /// An open call: its events so far and its bookkeeping.
 #[derive(Debug, Clone)]
 pub(crate) struct Call {
-    pub call_id: Box<str>,
-    pub events: Vec<Recorded>,
+    pub call_id: CallId,
+    events: Vec<Recorded>,
+    /// Every `event_id` of the call, one after the other (one allocation, not one per event).
+    ids: String,
+    summary: Summary,
     pub late_events: bool,
     pub live_fired: LiveFired,
 }
@@ -50,32 +76,81 @@ pub(crate) enum LiveKind {
     Sms,
 }
 
+/// Rules a verdict breaks, as a set.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Breaches(u8);
+
+impl Breaches {
+    pub const WAIT: u8 = 1;
+    pub const ANNOUNCEMENT: u8 = 2;
+    pub const CALLBACK: u8 = 4;
+    pub const SMS: u8 = 8;
+
+    fn add(&mut self, bit: u8) {
+        self.0 |= bit;
+    }
+
+    /// The rule ids, in the fixed order wait, announcement, callback, SMS.
+    pub fn names<'r>(self, topic: Resolved, rulebook: &'r Rulebook) -> RuleNames<'r> {
+        let mut names = RuleNames::default();
+        let duties = [
+            (Breaches::WAIT, Some(topic.rule)),
+            (
+                Breaches::ANNOUNCEMENT,
+                rulebook.announcement.map(|duty| duty.rule),
+            ),
+            (Breaches::CALLBACK, rulebook.callback.map(|duty| duty.rule)),
+            (Breaches::SMS, rulebook.sms.map(|duty| duty.rule)),
+        ];
+        for (bit, rule) in duties {
+            if let (true, Some(rule)) = (self.0 & bit != 0, rule) {
+                names.push(rulebook.rule_name(rule));
+            }
+        }
+        names
+    }
+}
+
+/// Up to four rule ids, without allocating.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct RuleNames<'r> {
+    names: [&'r str; 4],
+    len: usize,
+}
+
+impl<'r> RuleNames<'r> {
+    fn push(&mut self, name: &'r str) {
+        if self.len < self.names.len() {
+            self.names[self.len] = name;
+            self.len += 1;
+        }
+    }
+
+    pub fn as_slice(&self) -> &[&'r str] {
+        &self.names[..self.len]
+    }
+}
+
 /// The judged state of a call: final when its close has passed, provisional before.
 #[derive(Debug, Clone)]
-pub(crate) struct Judgement<'c> {
-    pub start: Option<&'c Recorded>,
+pub(crate) struct Judgement {
+    pub start_ts: Option<Nanos>,
     pub first_seen: Nanos,
     pub tenant: Option<Sym>,
     pub queue: Option<Sym>,
-    pub raw_topic: Option<Sym>,
+    pub topic: Resolved,
     pub outcome: Outcome,
     pub wait_nanos: Option<Nanos>,
-    pub limit_ms: i64,
-    /// Rule ids broken, in a fixed order: wait rule, announcement, callback, SMS.
-    pub breaches: Vec<String>,
+    pub breaches: Breaches,
     pub flags: Vec<Flag>,
-    /// When nothing can change the verdict any more, in event time.
-    pub close_at: Nanos,
 }
 
-/// Earliest by (ts, then event id): the deterministic "first" of equal instants.
-fn earlier(a: &Recorded, b: &Recorded) -> bool {
-    (a.ts, &a.event_id) < (b.ts, &b.event_id)
-}
-
-/// Later by (ts, then event id): on equal `ts` the greater `event_id` wins.
-fn later(a: &Recorded, b: &Recorded) -> bool {
-    (a.ts, &a.event_id) > (b.ts, &b.event_id)
+impl Judgement {
+    /// The day (and so month) the call belongs to: its start, or for an orphan its
+    /// earliest event.
+    pub fn attributed_to(&self) -> Nanos {
+        self.start_ts.unwrap_or(self.first_seen)
+    }
 }
 
 /// Among stops stamped at the same instant, an answer wins over a callback request, which
@@ -88,69 +163,157 @@ fn stop_rank(kind: EventKind) -> u8 {
     }
 }
 
-fn compare_stops(a: &Recorded, b: &Recorded) -> Ordering {
-    (a.ts, stop_rank(a.kind), &a.event_id).cmp(&(b.ts, stop_rank(b.kind), &b.event_id))
-}
-
-fn millis_to_nanos(millis: i64) -> Nanos {
-    millis.saturating_mul(NANOS_PER_MILLI)
-}
-
 impl Call {
-    pub fn new(call_id: &str) -> Self {
+    pub fn new(call_id: CallId) -> Self {
+        Call::with_buffers(call_id, Vec::new(), String::new())
+    }
+
+    /// A new call reusing empty buffers of a forgotten one.
+    pub fn with_buffers(call_id: CallId, mut events: Vec<Recorded>, mut ids: String) -> Self {
+        events.clear();
+        events.reserve(8);
+        ids.clear();
+        ids.reserve(96);
         Call {
-            call_id: call_id.into(),
-            events: Vec::with_capacity(8),
+            call_id,
+            events,
+            ids,
+            summary: Summary::default(),
             late_events: false,
             live_fired: LiveFired::default(),
         }
     }
 
+    /// The accepted events, in arrival order.
+    pub fn events(&self) -> &[Recorded] {
+        &self.events
+    }
+
+    /// The accepted events in (ts, event id) order.
+    pub fn events_in_time_order(&self) -> Vec<&Recorded> {
+        let mut ordered: Vec<&Recorded> = self.events.iter().collect();
+        ordered.sort_by(|a, b| self.key(a).cmp(&self.key(b)));
+        ordered
+    }
+
+    /// The call's buffers, emptied, for reuse by a new call.
+    pub fn into_buffers(self) -> (Vec<Recorded>, String) {
+        (self.events, self.ids)
+    }
+
+    /// A stand-in event that carries only its id (closed calls restored from a snapshot
+    /// need nothing else: they only recognise resends).
+    pub fn id_only() -> Recorded {
+        Recorded {
+            ts: 0,
+            kind: EventKind::Ended,
+            outcome: None,
+            id_at: 0,
+            id_len: 0,
+            tenant: None,
+            queue: None,
+            topic: None,
+            attrs: None,
+        }
+    }
+
+    /// The `event_id` of one of this call's events.
+    pub fn event_id<'a>(&'a self, event: &Recorded) -> &'a str {
+        let from = event.id_at as usize;
+        self.ids
+            .get(from..from + event.id_len as usize)
+            .unwrap_or("")
+    }
+
+    /// Orders events by (ts, event id): "later" means greater.
+    fn key<'a>(&'a self, event: &Recorded) -> (Nanos, &'a str) {
+        (event.ts, self.event_id(event))
+    }
+
+    /// Whether an event with this `event_id` was already applied to the call (exact
+    /// comparison: a call has a handful of events).
+    pub fn has_event(&self, event_id: &str) -> bool {
+        self.events
+            .iter()
+            .any(|event| self.event_id(event) == event_id)
+    }
+
+    /// Adds an accepted event and updates the summary.
+    pub fn push(&mut self, event_id: &str, mut event: Recorded) {
+        event.id_at = self.ids.len() as u32;
+        event.id_len = event_id.len() as u32;
+        self.ids.push_str(event_id);
+        let index = self.events.len() as u32;
+        let (events, ids, summary) = (&self.events, &self.ids, &mut self.summary);
+        let id = |e: &Recorded| {
+            let from = e.id_at as usize;
+            ids.get(from..from + e.id_len as usize).unwrap_or("")
+        };
+        let key = |e: &Recorded| (e.ts, id(e));
+        let at = |slot: Option<u32>| slot.map(|slot| &events[slot as usize]);
+        let is_earlier_stop = |a: &Recorded, b: &Recorded| {
+            (a.ts, stop_rank(a.kind), id(a)) < (b.ts, stop_rank(b.kind), id(b))
+        };
+        match event.kind {
+            EventKind::CallStarted
+                if at(summary.start).is_none_or(|current| key(&event) < key(current)) =>
+            {
+                summary.start = Some(index);
+            }
+            kind if kind.stops_wait()
+                && at(summary.stop).is_none_or(|current| is_earlier_stop(&event, current)) =>
+            {
+                summary.stop = Some(index);
+            }
+            EventKind::Ended => {
+                summary.ended = Some(summary.ended.map_or(event.ts, |ended| ended.max(event.ts)));
+            }
+            EventKind::CallbackAttempted => summary.attempts += 1,
+            _ => {}
+        }
+        if event.is_topic_selection()
+            && at(summary.last_topic).is_none_or(|current| key(&event) > key(current))
+        {
+            summary.last_topic = Some(index);
+        }
+        if event.queue.is_some()
+            && at(summary.last_queue).is_none_or(|current| key(&event) > key(current))
+        {
+            summary.last_queue = Some(index);
+        }
+        summary.first_seen = Some(
+            summary
+                .first_seen
+                .map_or(event.ts, |first| first.min(event.ts)),
+        );
+        self.events.push(event);
+    }
+
+    fn event(&self, slot: Option<u32>) -> Option<&Recorded> {
+        slot.map(|slot| &self.events[slot as usize])
+    }
+
     pub fn start(&self) -> Option<&Recorded> {
+        self.event(self.summary.start)
+    }
+
+    pub fn stop(&self) -> Option<&Recorded> {
+        self.event(self.summary.stop)
+    }
+
+    fn first_seen(&self) -> Nanos {
+        self.summary.first_seen.unwrap_or(0)
+    }
+
+    /// The last event carrying what `keep` looks for, stamped at or before `until`.
+    fn last_until(&self, until: Nanos, keep: impl Fn(&Recorded) -> bool) -> Option<&Recorded> {
         let mut found: Option<&Recorded> = None;
         for event in self
             .events
             .iter()
-            .filter(|e| e.kind == EventKind::CallStarted)
+            .filter(|event| event.ts <= until && keep(event))
         {
-            if found.is_none_or(|current| earlier(event, current)) {
-                found = Some(event);
-            }
-        }
-        found
-    }
-
-    pub fn stop(&self) -> Option<&Recorded> {
-        self.events
-            .iter()
-            .filter(|event| event.kind.stops_wait())
-            .min_by(|a, b| compare_stops(a, b))
-    }
-
-    fn ended(&self) -> Option<Nanos> {
-        self.events
-            .iter()
-            .filter(|event| event.kind == EventKind::Ended)
-            .map(|event| event.ts)
-            .max()
-    }
-
-    fn first_seen(&self) -> Nanos {
-        self.events.iter().map(|event| event.ts).min().unwrap_or(0)
-    }
-
-    /// The last event carrying `field` stamped at or before `until` (all events if `None`).
-    fn last_with(
-        &self,
-        until: Option<Nanos>,
-        keep: impl Fn(&Recorded) -> bool,
-    ) -> Option<&Recorded> {
-        let mut found: Option<&Recorded> = None;
-        for event in self.events.iter().filter(|event| keep(event)) {
-            if until.is_some_and(|until| event.ts > until) {
-                continue;
-            }
-            if found.is_none_or(|current| later(event, current)) {
+            if found.is_none_or(|current| self.key(event) > self.key(current)) {
                 found = Some(event);
             }
         }
@@ -159,27 +322,24 @@ impl Call {
 
     /// The topic as the call carries it: the last `topic_selected` at or before the stop,
     /// else the first after it; with no stop, the last one.
-    pub fn raw_topic(&self, stop: Option<Nanos>) -> Option<Sym> {
-        let is_selection =
-            |event: &Recorded| event.kind == EventKind::TopicSelected && event.topic.is_some();
-        if let Some(before) = self.last_with(stop, is_selection) {
+    fn raw_topic(&self, stop: Option<Nanos>) -> Option<Sym> {
+        let Some(stop) = stop else {
+            return self.current_topic();
+        };
+        if let Some(before) = self.last_until(stop, Recorded::is_topic_selection) {
             return before.topic;
         }
-        let stop = stop?;
         let mut first_after: Option<&Recorded> = None;
         for event in self
             .events
             .iter()
-            .filter(|event| is_selection(event) && event.ts > stop)
+            .filter(|event| event.is_topic_selection())
         {
             // The earliest after the stop; on equal `ts` the greater `event_id` wins.
-            let better = match first_after {
-                None => true,
-                Some(current) => {
-                    event.ts < current.ts
-                        || (event.ts == current.ts && event.event_id > current.event_id)
-                }
-            };
+            let better = first_after.is_none_or(|current| {
+                event.ts < current.ts
+                    || (event.ts == current.ts && self.event_id(event) > self.event_id(current))
+            });
             if better {
                 first_after = Some(event);
             }
@@ -187,14 +347,29 @@ impl Call {
         first_after.and_then(|event| event.topic)
     }
 
-    /// Callback attempts in time order.
+    /// The current topic for a live alarm: the last selection seen so far.
+    pub fn current_topic(&self) -> Option<Sym> {
+        self.event(self.summary.last_topic)
+            .and_then(|event| event.topic)
+    }
+
+    /// The current queue: the last one seen so far.
+    pub fn current_queue(&self) -> Option<Sym> {
+        self.event(self.summary.last_queue)
+            .and_then(|event| event.queue)
+    }
+
+    /// Callback attempts in (ts, event id) order; empty for most calls, without allocating.
     fn attempts(&self) -> Vec<&Recorded> {
+        if self.summary.attempts == 0 {
+            return Vec::new();
+        }
         let mut attempts: Vec<&Recorded> = self
             .events
             .iter()
             .filter(|event| event.kind == EventKind::CallbackAttempted)
             .collect();
-        attempts.sort_by(|a, b| (a.ts, &a.event_id).cmp(&(b.ts, &b.event_id)));
+        attempts.sort_by(|a, b| self.key(a).cmp(&self.key(b)));
         attempts
     }
 
@@ -204,30 +379,29 @@ impl Call {
         })
     }
 
+    /// Whether this call is a callback request (its stop is `callback_requested`).
+    fn callback_request(&self) -> Option<Nanos> {
+        self.stop()
+            .filter(|stop| stop.kind == EventKind::CallbackRequested)
+            .map(|stop| stop.ts)
+    }
+
     /// Judges the call. `now` is `None` for a final verdict (every duty's deadline has
     /// passed); `Some(clock)` judges a pending call as of that instant, so a duty whose
     /// deadline is still ahead is not yet a breach.
-    pub fn judge<'c>(
-        &'c self,
-        pack: &RulePack,
-        symbols: &Symbols,
-        now: Option<Nanos>,
-    ) -> Judgement<'c> {
+    pub fn judge(&self, rulebook: &Rulebook, now: Option<Nanos>) -> Judgement {
         let start = self.start();
         let stop = self.stop();
-        let ended = self.ended();
-        let first_seen = self.first_seen();
         let stop_ts = stop.map(|stop| stop.ts);
-        let raw_topic = self.raw_topic(stop_ts);
-        let topic = pack.judge_topic(raw_topic.map(|sym| symbols.name(sym)));
-        let limit_nanos = millis_to_nanos(topic.limit_ms);
-        let tenant = start.and_then(|start| start.tenant);
-        let queue = self
-            .last_with(stop_ts, |event| event.queue.is_some())
-            .and_then(|e| e.queue);
-
+        let topic = rulebook.resolve(self.raw_topic(stop_ts));
+        let queue = match stop_ts {
+            Some(stop) => self
+                .last_until(stop, |event| event.queue.is_some())
+                .and_then(|e| e.queue),
+            None => self.current_queue(),
+        };
         let mut flags = Vec::new();
-        let mut breaches: Vec<&str> = Vec::new();
+        let mut breaches = Breaches::default();
         let (outcome, wait_nanos) = match (start, stop) {
             (Some(start), Some(stop)) => {
                 let outcome = match stop.kind {
@@ -245,97 +419,73 @@ impl Call {
         if start.is_none() {
             flags.push(Flag::Orphan);
         }
-        if ended.is_none() {
+        if self.summary.ended.is_none() {
             flags.push(Flag::NoEnded);
         }
         if self.late_events {
             flags.push(Flag::LateEvents);
         }
-
         let due = |deadline: Nanos| now.is_none_or(|now| now > deadline);
         if let (Some(start), Some(wait)) = (start, wait_nanos) {
-            let over_limit = wait > limit_nanos;
+            let over_limit = wait > topic.limit_nanos;
             if over_limit {
-                breaches.push(topic.rule);
-            }
-            if let Some(announcement) = &pack.announcement {
-                let within = announcement.within_nanos();
-                let announced_in_time = self.events.iter().any(|event| {
-                    event.kind == EventKind::AnnouncementPlayed && event.ts - start.ts <= within
-                });
-                if over_limit && !announced_in_time {
-                    breaches.push(&announcement.rule);
+                breaches.add(Breaches::WAIT);
+                if let Some(announcement) = rulebook.announcement {
+                    let announced_in_time = self.events.iter().any(|event| {
+                        event.kind == EventKind::AnnouncementPlayed
+                            && event.ts - start.ts <= announcement.within_nanos
+                    });
+                    if !announced_in_time {
+                        breaches.add(Breaches::ANNOUNCEMENT);
+                    }
                 }
             }
         }
-        if let (Outcome::Callback, Some(request)) = (outcome, stop) {
+        if let (Outcome::Callback, Some(request)) = (outcome, stop_ts) {
             let attempts = self.attempts();
-            let deadline = pack
+            let deadline = rulebook
                 .callback
-                .as_ref()
-                .map(|cb| request.ts + cb.within_nanos());
-            if let (Some(callback), Some(deadline)) = (&pack.callback, deadline) {
+                .map(|duty| request.saturating_add(duty.within_nanos));
+            if let Some(deadline) = deadline {
                 let in_time = attempts.first().is_some_and(|first| first.ts <= deadline);
                 if !in_time && due(deadline) {
-                    breaches.push(&callback.rule);
+                    breaches.add(Breaches::CALLBACK);
                 }
             }
-            if let Some(sms) = &pack.sms {
-                let within = sms.within_nanos();
+            if let Some(sms) = rulebook.sms {
                 let missed = attempts.iter().any(|attempt| {
                     attempt.outcome == Some(CallbackOutcome::NoAnswer)
                         && deadline.is_none_or(|deadline| attempt.ts <= deadline)
-                        && !self.has_sms_within(attempt.ts, within)
-                        && due(attempt.ts + within)
+                        && !self.has_sms_within(attempt.ts, sms.within_nanos)
+                        && due(attempt.ts.saturating_add(sms.within_nanos))
                 });
                 if missed {
-                    breaches.push(&sms.rule);
+                    breaches.add(Breaches::SMS);
                 }
             }
         }
-
-        let close_at = self.close_at(pack, start, stop, ended, first_seen);
         Judgement {
-            start,
-            first_seen,
-            tenant,
+            start_ts: start.map(|start| start.ts),
+            first_seen: self.first_seen(),
+            tenant: start.and_then(|start| start.tenant),
             queue,
-            raw_topic,
+            topic,
             outcome,
             wait_nanos,
-            limit_ms: topic.limit_ms,
-            breaches: breaches.into_iter().map(str::to_owned).collect(),
+            breaches,
             flags,
-            close_at,
         }
     }
 
-    /// When the verdict can no longer change (see [`Call::close_at`]).
-    pub fn judge_close_at(&self, pack: &RulePack) -> Nanos {
-        self.close_at(
-            pack,
-            self.start(),
-            self.stop(),
-            self.ended(),
-            self.first_seen(),
-        )
-    }
-
     /// When the verdict can no longer change, in event time; the call is final once the
-    /// watermark has passed it.
-    fn close_at(
-        &self,
-        pack: &RulePack,
-        start: Option<&Recorded>,
-        stop: Option<&Recorded>,
-        ended: Option<Nanos>,
-        first_seen: Nanos,
-    ) -> Nanos {
-        let orphan_timeout = millis_to_nanos(pack.orphan_timeout_ms);
-        let (Some(_), Some(stop)) = (start, stop) else {
-            return match (start, ended) {
+    /// watermark has passed it. See `docs/semantics.md` (Finality) for the table.
+    pub fn close_at(&self, rulebook: &Rulebook) -> Nanos {
+        let orphan_timeout = rulebook.orphan_timeout_nanos;
+        let ended = self.summary.ended;
+        let (Some(_), Some(stop)) = (self.start(), self.stop()) else {
+            return match (self.start(), ended) {
                 // Never started: wait the orphan timeout for the `call_started`.
-                (None, _) => first_seen.saturating_add(orphan_timeout),
+                (None, _) => self.first_seen().saturating_add(orphan_timeout),
                 // Over without a stop: the stop was lost.
                 (Some(start), Some(ended)) => ended.max(start.ts),
                 // Still waiting, or its stop was lost: give up after the orphan timeout.
@@ -346,17 +496,17 @@ impl Call {
         if stop.kind != EventKind::CallbackRequested {
             return base;
         }
-        base.max(self.callback_settled_at(pack, stop.ts))
+        base.max(self.callback_settled_at(rulebook, stop.ts))
     }
 
     /// When the callback and SMS duties of a callback requested at `request` are settled
     /// or overdue.
-    fn callback_settled_at(&self, pack: &RulePack, request: Nanos) -> Nanos {
+    fn callback_settled_at(&self, rulebook: &Rulebook, request: Nanos) -> Nanos {
         let attempts = self.attempts();
-        let sms_within = pack.sms.as_ref().map(|sms| sms.within_nanos());
-        match &pack.callback {
+        let sms_within = rulebook.sms.map(|sms| sms.within_nanos);
+        match rulebook.callback {
             Some(callback) => {
-                let deadline = request.saturating_add(callback.within_nanos());
+                let deadline = request.saturating_add(callback.within_nanos);
                 let first_in_time = attempts.first().filter(|first| first.ts <= deadline);
                 match (first_in_time, sms_within) {
                     // Reached at the first attempt: nothing more is owed.
@@ -381,66 +531,43 @@ impl Call {
     /// The next live alarm still to raise, with the instant it becomes due: a caller still
     /// waiting past the limit of the topic known so far, a callback not attempted by its
     /// deadline, an SMS not sent after a missed callback.
-    pub fn next_live_alarm(&self, pack: &RulePack, symbols: &Symbols) -> Option<(Nanos, LiveKind)> {
+    pub fn next_live_alarm(&self, rulebook: &Rulebook) -> Option<(Nanos, LiveKind)> {
+        if let (Some(start), None) = (self.start(), self.stop()) {
+            if self.live_fired.wait {
+                return None;
+            }
+            let limit = rulebook.resolve(self.current_topic()).limit_nanos;
+            return Some((start.ts.saturating_add(limit), LiveKind::Wait));
+        }
+        let (Some(_), Some(request)) = (self.start(), self.callback_request()) else {
+            return None;
+        };
         let mut next: Option<(Nanos, LiveKind)> = None;
         let mut consider = |due: Nanos, kind: LiveKind| {
             if next.is_none_or(|(current, _)| due < current) {
                 next = Some((due, kind));
             }
         };
-        let stop = self.stop();
-        match (self.start(), stop) {
-            (Some(start), None) if !self.live_fired.wait => {
-                let topic = self.last_with(None, |event| {
-                    event.kind == EventKind::TopicSelected && event.topic.is_some()
-                });
-                let topic_name = topic.and_then(|e| e.topic).map(|sym| symbols.name(sym));
-                let limit = pack.judge_topic(topic_name).limit_ms;
-                consider(
-                    start.ts.saturating_add(millis_to_nanos(limit)),
-                    LiveKind::Wait,
-                );
+        let attempts = self.attempts();
+        let deadline = rulebook
+            .callback
+            .map(|duty| request.saturating_add(duty.within_nanos));
+        if let Some(deadline) = deadline {
+            let attempted = attempts.first().is_some_and(|first| first.ts <= deadline);
+            if !attempted && !self.live_fired.callback {
+                consider(deadline, LiveKind::Callback);
             }
-            (Some(_), Some(request)) if request.kind == EventKind::CallbackRequested => {
-                let attempts = self.attempts();
-                let deadline = pack
-                    .callback
-                    .as_ref()
-                    .map(|cb| request.ts + cb.within_nanos());
-                if let Some(deadline) = deadline {
-                    let attempted = attempts.first().is_some_and(|first| first.ts <= deadline);
-                    if !attempted && !self.live_fired.callback {
-                        consider(deadline, LiveKind::Callback);
-                    }
-                }
-                if let (Some(sms), false) = (&pack.sms, self.live_fired.sms) {
-                    let within = sms.within_nanos();
-                    for attempt in attempts {
-                        let owes_sms = attempt.outcome == Some(CallbackOutcome::NoAnswer)
-                            && deadline.is_none_or(|deadline| attempt.ts <= deadline)
-                            && !self.has_sms_within(attempt.ts, within);
-                        if owes_sms {
-                            consider(attempt.ts.saturating_add(within), LiveKind::Sms);
-                        }
-                    }
+        }
+        if let (Some(sms), false) = (rulebook.sms, self.live_fired.sms) {
+            for attempt in attempts {
+                let owes_sms = attempt.outcome == Some(CallbackOutcome::NoAnswer)
+                    && deadline.is_none_or(|deadline| attempt.ts <= deadline)
+                    && !self.has_sms_within(attempt.ts, sms.within_nanos);
+                if owes_sms {
+                    consider(attempt.ts.saturating_add(sms.within_nanos), LiveKind::Sms);
                 }
             }
-            _ => {}
         }
         next
-    }
-
-    /// The current topic for a live alarm: the last selection seen so far.
-    pub fn current_topic(&self) -> Option<Sym> {
-        self.last_with(None, |event| {
-            event.kind == EventKind::TopicSelected && event.topic.is_some()
-        })
-        .and_then(|event| event.topic)
-    }
-
-    /// The current queue: the last one seen so far.
-    pub fn current_queue(&self) -> Option<Sym> {
-        self.last_with(None, |event| event.queue.is_some())
-            .and_then(|event| event.queue)
     }
 }

@@ -5,7 +5,8 @@
 //!   caller moves it with [`Engine::advance_to`] (live mode, wall clock). The watermark is
 //!   the clock minus the allowed lateness. An event stamped before the watermark is *late*:
 //!   it is not applied, and the caller dead-letters it.
-//! - **De-duplication.** An `event_id` seen before counts once; later copies are
+//! - **De-duplication.** An `event_id` seen before in the same call (the Kafka key, where
+//!   an at-least-once resend lands) counts once; later copies are
 //!   [`Disposition::Duplicate`]. Ids are remembered while their call is open and for the
 //!   orphan timeout after its verdict.
 //! - **Finality.** A call's verdict is final when the watermark passes its close (its stop,
@@ -19,16 +20,18 @@ use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, VecDeque};
 
 use chrono::NaiveDate;
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 use serde::Serialize;
-use xxhash_rust::xxh3::xxh3_128;
 
-use crate::call::{Call, LiveKind, Recorded};
+use crate::call::{Call, CallId, Judgement, LiveKind, Recorded};
 use crate::event::Event;
 use crate::pack::RulePack;
+use crate::rulebook::Rulebook;
 use crate::symbols::{Sym, Symbols};
 use crate::tally::{Tally, TallyEntry};
-use crate::time::{ceil_millis, format_utc, local_date, Nanos, NANOS_PER_MILLI};
+use crate::time::{
+    ceil_millis, format_utc, local_date, start_of_local_day, Nanos, NANOS_PER_MILLI,
+};
 use crate::verdict::{PackRef, Verdict};
 
 /// The default allowed lateness: one hour of event time.
@@ -145,8 +148,21 @@ impl InputCounters {
 #[derive(Debug, Clone)]
 pub(crate) struct ClosedCall {
     pub close_at: Nanos,
-    pub event_hashes: Vec<u128>,
+    /// The call as it closed (its event ids are what matters), kept without copying.
+    pub call: Call,
 }
+
+/// What the engine knows of a call.
+#[derive(Debug)]
+pub(crate) enum CallEntry {
+    /// Open, in this slot.
+    Open(usize),
+    /// Final; remembered for its late events and resends.
+    Closed(ClosedCall),
+}
+
+/// How many spare buffers to keep for reuse.
+const SPARE_BUFFERS: usize = 4096;
 
 /// Key of a per-day tally: local day of the call's start, tenant, judged topic.
 pub(crate) type TallyKey = (NaiveDate, Sym, Sym);
@@ -155,21 +171,29 @@ pub(crate) type TallyKey = (NaiveDate, Sym, Sym);
 #[derive(Debug)]
 pub struct Engine {
     pub(crate) pack: RulePack,
+    pub(crate) rulebook: Rulebook,
     pub(crate) config: EngineConfig,
     pub(crate) symbols: Symbols,
+    /// The local day last attributed to, with its bounds: most calls of a stream fall on
+    /// the same day, so the time-zone lookup is done once per day, not once per call.
+    day_cache: Option<(Nanos, Nanos, NaiveDate)>,
     pub(crate) clock: Option<Nanos>,
     pub(crate) slots: Vec<Option<Call>>,
     free_slots: Vec<usize>,
-    pub(crate) index: FxHashMap<Box<str>, usize>,
+    /// Every call the engine knows: open (its slot) or closed (its memory). One map, so
+    /// an event costs one lookup and a call changes state in place.
+    pub(crate) calls: FxHashMap<CallId, CallEntry>,
+    open_count: usize,
+    /// Buffers of forgotten calls, reused by new ones.
+    spare_events: Vec<Vec<Recorded>>,
+    spare_ids: Vec<String>,
     /// Pending triggers: (clock instant after which to look at the call, slot, sequence).
     timers: BinaryHeap<Reverse<(Nanos, usize, u64)>>,
     /// The live trigger of each slot, to tell current heap entries from stale ones.
     timer_of_slot: Vec<Option<(Nanos, u64)>>,
     next_timer_seq: u64,
-    pub(crate) seen: FxHashSet<u128>,
-    pub(crate) closed: FxHashMap<Box<str>, ClosedCall>,
     /// Closed calls in the order they are forgotten: (forget when watermark passes, id).
-    pub(crate) closed_order: VecDeque<(Nanos, Box<str>)>,
+    pub(crate) closed_order: VecDeque<(Nanos, CallId)>,
     pub(crate) tallies: BTreeMap<TallyKey, Tally>,
     pub(crate) counters: InputCounters,
     /// Live breaches raised, by (tenant, topic, rule).
@@ -182,19 +206,23 @@ impl Engine {
     pub fn new(pack: RulePack, config: EngineConfig) -> Self {
         let mut symbols = Symbols::default();
         let default_tenant = symbols.intern("default");
+        let rulebook = Rulebook::new(&pack, &mut symbols);
         Engine {
             pack,
+            rulebook,
+            day_cache: None,
             config,
             symbols,
             clock: None,
             slots: Vec::new(),
             free_slots: Vec::new(),
-            index: FxHashMap::default(),
+            calls: FxHashMap::default(),
+            open_count: 0,
+            spare_events: Vec::new(),
+            spare_ids: Vec::new(),
             timers: BinaryHeap::new(),
             timer_of_slot: Vec::new(),
             next_timer_seq: 0,
-            seen: FxHashSet::default(),
-            closed: FxHashMap::default(),
             closed_order: VecDeque::new(),
             tallies: BTreeMap::new(),
             counters: InputCounters::default(),
@@ -231,7 +259,7 @@ impl Engine {
 
     /// Calls still open (pending a final verdict).
     pub fn open_calls(&self) -> usize {
-        self.index.len()
+        self.open_count
     }
 
     /// Live breaches raised so far, by (tenant, topic, rule).
@@ -264,8 +292,17 @@ impl Engine {
 
     /// Applies one valid event, then raises what its time makes due.
     pub fn ingest(&mut self, event: &Event<'_>, out: &mut Vec<Output>) -> Disposition {
-        let hash = xxh3_128(event.event_id.as_bytes());
-        if self.seen.contains(&hash) {
+        let call_id: &str = &event.call_id;
+        let (open_slot, closed_call) = match self.calls.get(call_id) {
+            Some(CallEntry::Open(slot)) => (Some(*slot), None),
+            Some(CallEntry::Closed(closed)) => (None, Some(closed)),
+            None => (None, None),
+        };
+        let open_call = open_slot.and_then(|slot| self.slots[slot].as_ref());
+        let event_id: &str = &event.event_id;
+        let already_applied = open_call.is_some_and(|call| call.has_event(event_id))
+            || closed_call.is_some_and(|closed| closed.call.has_event(event_id));
+        if already_applied {
             self.counters.duplicates += 1;
             return Disposition::Duplicate;
         }
@@ -273,41 +310,50 @@ impl Engine {
             .watermark()
             .is_some_and(|watermark| event.ts < watermark)
         {
-            if let Some(&slot) = self.index.get(event.call_id.as_ref()) {
-                if let Some(call) = self.slots[slot].as_mut() {
-                    call.late_events = true;
-                }
+            if let Some(call) = open_slot.and_then(|slot| self.slots[slot].as_mut()) {
+                call.late_events = true;
             }
             self.counters.late += 1;
             return Disposition::Late(Lateness::BehindWatermark);
         }
-        if self.closed.contains_key(event.call_id.as_ref()) {
+        if closed_call.is_some() {
             self.counters.late += 1;
             return Disposition::Late(Lateness::AfterVerdict);
         }
-        self.seen.insert(hash);
         self.counters.accepted += 1;
+        let topic = event.topic.as_deref().map(|name| self.intern_topic(name));
         let recorded = Recorded {
             ts: event.ts,
             kind: event.kind,
             outcome: event.outcome,
-            event_id: event.event_id.as_ref().into(),
+            id_at: 0,
+            id_len: 0,
             tenant: event
                 .tenant
                 .as_deref()
                 .map(|name| self.symbols.intern(name)),
             queue: event.queue.as_deref().map(|name| self.symbols.intern(name)),
-            topic: event.topic.as_deref().map(|name| self.symbols.intern(name)),
+            topic,
             attrs: event.attrs.as_deref().map(Into::into),
         };
-        let slot = self.slot_for(&event.call_id);
+        let slot = match open_slot {
+            Some(slot) => slot,
+            None => self.open_slot(call_id),
+        };
         if let Some(call) = self.slots[slot].as_mut() {
-            call.events.push(recorded);
+            call.push(&event.event_id, recorded);
         }
         self.clock = Some(self.clock.map_or(event.ts, |clock| clock.max(event.ts)));
         self.schedule(slot);
         self.run_due(out);
         Disposition::Accepted
+    }
+
+    /// Interns a topic name as a call carries it, resolving it against the pack once.
+    pub(crate) fn intern_topic(&mut self, name: &str) -> Sym {
+        let sym = self.symbols.intern(name);
+        self.rulebook.learn(sym, &self.pack, &mut self.symbols);
+        sym
     }
 
     /// Moves the clock forward to `now` (never back) and raises what becomes due. Live
@@ -323,20 +369,23 @@ impl Engine {
     /// Declares the input complete: every pending call becomes final now, in (close,
     /// call id) order.
     pub fn finish(&mut self, out: &mut Vec<Output>) {
-        let mut pending: Vec<(Nanos, usize)> = Vec::with_capacity(self.index.len());
-        for &slot in self.index.values() {
-            if let Some(call) = self.slots[slot].as_ref() {
-                pending.push((call.judge(&self.pack, &self.symbols, None).close_at, slot));
+        let mut pending: Vec<(Nanos, usize)> = Vec::with_capacity(self.open_count);
+        for (slot, call) in self.slots.iter().enumerate() {
+            if let Some(call) = call {
+                pending.push((call.close_at(&self.rulebook), slot));
             }
         }
         self.finalize_in_order(pending, out);
     }
 
-    fn slot_for(&mut self, call_id: &str) -> usize {
-        if let Some(&slot) = self.index.get(call_id) {
-            return slot;
-        }
-        let call = Call::new(call_id);
+    /// Opens a new call and returns its slot.
+    fn open_slot(&mut self, call_id: &str) -> usize {
+        let call_id: CallId = call_id.into();
+        let call = Call::with_buffers(
+            call_id.clone(),
+            self.spare_events.pop().unwrap_or_default(),
+            self.spare_ids.pop().unwrap_or_default(),
+        );
         let slot = match self.free_slots.pop() {
             Some(slot) => {
                 self.slots[slot] = Some(call);
@@ -348,26 +397,38 @@ impl Engine {
                 self.slots.len() - 1
             }
         };
-        self.index.insert(call_id.into(), slot);
+        self.calls.insert(call_id, CallEntry::Open(slot));
+        self.open_count += 1;
         slot
     }
 
     /// (Re)arms the call's trigger: the earlier of its close passing the watermark and
     /// its next live alarm.
+    ///
+    /// Triggers mostly move later as a call progresses (an answer, then `ended`). A heap
+    /// entry is pushed only when the trigger moves *earlier*; an entry left too early
+    /// simply re-arms the call when it pops, which costs less than a push per change.
     fn schedule(&mut self, slot: usize) {
-        let Some(call) = self.slots[slot].as_ref() else {
-            return;
+        let trigger = match self.trigger_of(slot) {
+            Some(trigger) => trigger,
+            None => return,
         };
-        let close_trigger = call
-            .judge_close_at(&self.pack)
-            .saturating_add(self.lateness_nanos());
-        let live_trigger = call
-            .next_live_alarm(&self.pack, &self.symbols)
-            .map(|(due, _)| due);
-        let trigger = live_trigger.map_or(close_trigger, |live| live.min(close_trigger));
-        if self.timer_of_slot[slot].is_some_and(|(current, _)| current == trigger) {
+        if self.timer_of_slot[slot].is_some_and(|(armed, _)| armed <= trigger) {
             return;
         }
+        self.arm(slot, trigger);
+    }
+
+    fn trigger_of(&self, slot: usize) -> Option<Nanos> {
+        let call = self.slots[slot].as_ref()?;
+        let close_trigger = call
+            .close_at(&self.rulebook)
+            .saturating_add(self.lateness_nanos());
+        let live_trigger = call.next_live_alarm(&self.rulebook).map(|(due, _)| due);
+        Some(live_trigger.map_or(close_trigger, |live| live.min(close_trigger)))
+    }
+
+    fn arm(&mut self, slot: usize, trigger: Nanos) {
         let seq = self.next_timer_seq;
         self.next_timer_seq += 1;
         self.timer_of_slot[slot] = Some((trigger, seq));
@@ -394,11 +455,11 @@ impl Engine {
             let Some(call) = self.slots[slot].as_ref() else {
                 continue;
             };
-            let close_at = call.judge_close_at(&self.pack);
+            let close_at = call.close_at(&self.rulebook);
             if watermark > close_at {
                 finals.push((close_at, slot));
-            } else {
-                self.schedule(slot);
+            } else if let Some(trigger) = self.trigger_of(slot) {
+                self.arm(slot, trigger);
             }
         }
         self.finalize_in_order(finals, out);
@@ -410,7 +471,7 @@ impl Engine {
             let Some(call) = self.slots[slot].as_ref() else {
                 return;
             };
-            let Some((due, kind)) = call.next_live_alarm(&self.pack, &self.symbols) else {
+            let Some((due, kind)) = call.next_live_alarm(&self.rulebook) else {
                 return;
             };
             if due >= clock {
@@ -441,35 +502,28 @@ impl Engine {
         kind: LiveKind,
         clock: Nanos,
     ) -> LiveBreach {
-        let topic_name = call.current_topic().map(|sym| self.symbols.name(sym));
-        let topic = self.pack.judge_topic(topic_name);
+        let topic = self.rulebook.resolve(call.current_topic());
         let tenant = call
             .start()
             .and_then(|start| start.tenant)
             .unwrap_or(self.default_tenant);
-        let (rule, limit_ms) = match kind {
-            LiveKind::Wait => (topic.rule.to_owned(), topic.limit_ms),
-            LiveKind::Callback => self
-                .pack
-                .callback
-                .as_ref()
-                .map(|duty| (duty.rule.clone(), duty.within_ms))
-                .unwrap_or_default(),
-            LiveKind::Sms => self
-                .pack
-                .sms
-                .as_ref()
-                .map(|duty| (duty.rule.clone(), duty.within_ms))
-                .unwrap_or_default(),
+        let duty = match kind {
+            LiveKind::Wait => None,
+            LiveKind::Callback => self.rulebook.callback,
+            LiveKind::Sms => self.rulebook.sms,
+        };
+        let (rule, limit_ms) = match duty {
+            Some(duty) => (duty.rule, duty.within_ms),
+            None => (topic.rule, topic.limit_ms),
         };
         LiveBreach {
             call_id: call.call_id.to_string(),
             tenant: self.symbols.name(tenant).to_owned(),
-            topic: topic.topic.to_owned(),
+            topic: self.symbols.name(topic.topic).to_owned(),
             queue: call
                 .current_queue()
                 .map(|sym| self.symbols.name(sym).to_owned()),
-            rule,
+            rule: self.rulebook.rule_name(rule).to_owned(),
             limit_ms,
             since: format_utc(due.saturating_sub(limit_ms.saturating_mul(NANOS_PER_MILLI))),
             due_at: format_utc(due),
@@ -478,13 +532,31 @@ impl Engine {
     }
 
     fn finalize_in_order(&mut self, mut finals: Vec<(Nanos, usize)>, out: &mut Vec<Output>) {
+        let slots = &self.slots;
+        let id_of = |slot: usize| slots[slot].as_ref().map(|call| &*call.call_id);
         finals.sort_by(|(close_a, slot_a), (close_b, slot_b)| {
-            let id = |slot: &usize| self.slots[*slot].as_ref().map(|call| call.call_id.clone());
-            (close_a, id(slot_a)).cmp(&(close_b, id(slot_b)))
+            (close_a, id_of(*slot_a)).cmp(&(close_b, id_of(*slot_b)))
         });
         for (close_at, slot) in finals {
             self.finalize(slot, close_at, out);
         }
+    }
+
+    /// The local day of an instant, with a one-day cache.
+    fn local_day(&mut self, instant: Nanos) -> NaiveDate {
+        if let Some((from, until, day)) = self.day_cache {
+            if instant >= from && instant < until {
+                return day;
+            }
+        }
+        let zone = self.pack.timezone;
+        let day = local_date(instant, zone);
+        let from = start_of_local_day(day, zone);
+        let until = day
+            .succ_opt()
+            .map_or(i64::MAX, |next| start_of_local_day(next, zone));
+        self.day_cache = Some((from, until, day));
+        day
     }
 
     /// Judges a call for good: tally, verdict, then remember it as closed.
@@ -494,61 +566,36 @@ impl Engine {
         };
         self.timer_of_slot[slot] = None;
         self.free_slots.push(slot);
-        self.index.remove(call.call_id.as_ref());
-        let judgement = call.judge(&self.pack, &self.symbols, None);
-        let judged_topic = self
-            .pack
-            .judge_topic(judgement.raw_topic.map(|sym| self.symbols.name(sym)))
-            .topic
-            .to_owned();
-        let topic_sym = self.symbols.intern(&judged_topic);
-        let tenant_sym = judgement.tenant.unwrap_or(self.default_tenant);
-        let attributed_to = judgement
-            .start
-            .map_or(judgement.first_seen, |start| start.ts);
-        let day = local_date(attributed_to, self.pack.timezone);
+        self.open_count -= 1;
+        let judgement = call.judge(&self.rulebook, None);
+        let day = self.local_day(judgement.attributed_to());
+        let tenant = judgement.tenant.unwrap_or(self.default_tenant);
         let wait_ms = judgement.wait_nanos.map(ceil_millis);
+        let rule_names = judgement.breaches.names(judgement.topic, &self.rulebook);
         self.tallies
-            .entry((day, tenant_sym, topic_sym))
+            .entry((day, tenant, judgement.topic.topic))
             .or_default()
             .record(TallyEntry {
                 outcome: judgement.outcome,
                 wait_ms,
-                limit_ms: judgement.limit_ms,
-                breaches: &judgement.breaches,
+                limit_ms: judgement.topic.limit_ms,
+                breaches: rule_names.as_slice(),
                 flags: &judgement.flags,
             });
         if self.config.emit_verdicts {
-            let verdict = self.verdict_of(&call, &judgement, judged_topic, wait_ms);
+            let verdict = self.verdict_of(&call, &judgement, wait_ms);
             out.push(Output::Verdict(Box::new(verdict)));
         }
-        let event_hashes = call
-            .events
-            .iter()
-            .map(|event| xxh3_128(event.event_id.as_bytes()))
-            .collect();
-        let forget_at =
-            close_at.saturating_add(self.pack.orphan_timeout_ms.saturating_mul(NANOS_PER_MILLI));
+        let retention = self.rulebook.orphan_timeout_nanos;
         self.closed_order
-            .push_back((forget_at, call.call_id.clone()));
-        self.closed.insert(
-            call.call_id,
-            ClosedCall {
-                close_at,
-                event_hashes,
-            },
-        );
+            .push_back((close_at.saturating_add(retention), call.call_id.clone()));
+        if let Some(entry) = self.calls.get_mut(&call.call_id) {
+            *entry = CallEntry::Closed(ClosedCall { close_at, call });
+        }
     }
 
-    fn verdict_of(
-        &self,
-        call: &Call,
-        judgement: &crate::call::Judgement<'_>,
-        topic: String,
-        wait_ms: Option<i64>,
-    ) -> Verdict {
-        let mut ordered: Vec<&Recorded> = call.events.iter().collect();
-        ordered.sort_by(|a, b| (a.ts, &a.event_id).cmp(&(b.ts, &b.event_id)));
+    fn verdict_of(&self, call: &Call, judgement: &Judgement, wait_ms: Option<i64>) -> Verdict {
+        let ordered: Vec<&Recorded> = call.events_in_time_order();
         let mut attrs: Option<serde_json::Map<String, serde_json::Value>> = None;
         for event in ordered.iter().filter(|event| event.attrs.is_some()) {
             let parsed = event
@@ -559,6 +606,7 @@ impl Engine {
                 attrs.get_or_insert_with(Default::default).extend(parsed);
             }
         }
+        let breaches = judgement.breaches.names(judgement.topic, &self.rulebook);
         Verdict {
             call_id: call.call_id.to_string(),
             tenant: self
@@ -566,19 +614,23 @@ impl Engine {
                 .name(judgement.tenant.unwrap_or(self.default_tenant))
                 .to_owned(),
             queue: judgement.queue.map(|sym| self.symbols.name(sym).to_owned()),
-            topic,
-            started_at: judgement.start.map(|start| format_utc(start.ts)),
+            topic: self.symbols.name(judgement.topic.topic).to_owned(),
+            started_at: judgement.start_ts.map(format_utc),
             outcome: judgement.outcome,
             wait_ms,
-            limit_ms: judgement.limit_ms,
-            breaches: judgement.breaches.clone(),
+            limit_ms: judgement.topic.limit_ms,
+            breaches: breaches
+                .as_slice()
+                .iter()
+                .map(|name| name.to_string())
+                .collect(),
             rule_pack: PackRef {
                 name: self.pack.name.clone(),
                 version: self.pack.version.clone(),
             },
             events: ordered
                 .iter()
-                .map(|event| event.event_id.to_string())
+                .map(|event| call.event_id(event).to_owned())
                 .collect(),
             flags: judgement.flags.clone(),
             attrs,
@@ -594,9 +646,11 @@ impl Engine {
             let Some((_, call_id)) = self.closed_order.pop_front() else {
                 break;
             };
-            if let Some(closed) = self.closed.remove(&call_id) {
-                for hash in closed.event_hashes {
-                    self.seen.remove(&hash);
+            if let Some(CallEntry::Closed(closed)) = self.calls.remove(&call_id) {
+                if self.spare_events.len() < SPARE_BUFFERS {
+                    let (events, ids) = closed.call.into_buffers();
+                    self.spare_events.push(events);
+                    self.spare_ids.push(ids);
                 }
             }
         }
@@ -605,32 +659,26 @@ impl Engine {
     /// Pending calls judged on what has arrived so far, as of the engine clock, with the
     /// day each is attributed to. For reports.
     pub(crate) fn pending_entries(&self) -> Vec<(NaiveDate, String, String, PendingEntry)> {
-        let now = self.clock;
-        let mut entries = Vec::with_capacity(self.index.len());
+        let now = self.clock.unwrap_or(i64::MIN);
+        let mut entries = Vec::with_capacity(self.open_count);
         for call in self.slots.iter().flatten() {
-            let judgement = call.judge(&self.pack, &self.symbols, Some(now.unwrap_or(i64::MIN)));
-            let topic = self
-                .pack
-                .judge_topic(judgement.raw_topic.map(|sym| self.symbols.name(sym)))
-                .topic
-                .to_owned();
-            let tenant = self
-                .symbols
-                .name(judgement.tenant.unwrap_or(self.default_tenant))
-                .to_owned();
-            let attributed_to = judgement
-                .start
-                .map_or(judgement.first_seen, |start| start.ts);
-            let day = local_date(attributed_to, self.pack.timezone);
+            let judgement = call.judge(&self.rulebook, Some(now));
+            let tenant = judgement.tenant.unwrap_or(self.default_tenant);
+            let day = local_date(judgement.attributed_to(), self.pack.timezone);
+            let breaches = judgement.breaches.names(judgement.topic, &self.rulebook);
             entries.push((
                 day,
-                tenant,
-                topic,
+                self.symbols.name(tenant).to_owned(),
+                self.symbols.name(judgement.topic.topic).to_owned(),
                 PendingEntry {
                     outcome: judgement.outcome,
                     wait_ms: judgement.wait_nanos.map(ceil_millis),
-                    limit_ms: judgement.limit_ms,
-                    breaches: judgement.breaches,
+                    limit_ms: judgement.topic.limit_ms,
+                    breaches: breaches
+                        .as_slice()
+                        .iter()
+                        .map(|name| name.to_string())
+                        .collect(),
                     flags: judgement.flags,
                 },
             ));
@@ -649,13 +697,12 @@ impl Engine {
 
     /// Re-adds a restored open call.
     pub(crate) fn restore_call(&mut self, call: Call) {
-        for event in &call.events {
-            self.seen.insert(xxh3_128(event.event_id.as_bytes()));
-        }
         let call_id = call.call_id.clone();
         self.slots.push(Some(call));
         self.timer_of_slot.push(None);
-        self.index.insert(call_id, self.slots.len() - 1);
+        self.calls
+            .insert(call_id, CallEntry::Open(self.slots.len() - 1));
+        self.open_count += 1;
     }
 }
 

@@ -15,6 +15,7 @@ pub mod decode;
 pub mod engine;
 pub mod event;
 pub mod report;
+mod rulebook;
 pub mod snapshot;
 pub mod symbols;
 pub mod tally;

@@ -293,6 +293,7 @@ impl Engine {
                 continue;
             }
             pending += 1;
+            let breaches: Vec<&str> = entry.breaches.iter().map(String::as_str).collect();
             per_row
                 .entry((tenant, topic))
                 .or_default()
@@ -300,7 +301,7 @@ impl Engine {
                     outcome: entry.outcome,
                     wait_ms: entry.wait_ms,
                     limit_ms: entry.limit_ms,
-                    breaches: &entry.breaches,
+                    breaches: &breaches,
                     flags: &entry.flags,
                 });
         }

@@ -141,8 +141,8 @@ pub struct ClosedSnapshot {
     pub close_at: String,
     /// When it will be forgotten (RFC 3339, against the watermark).
     pub forget_at: String,
-    /// 128-bit hashes of its event ids, hex.
-    pub event_hashes: Vec<String>,
+    /// Its event ids (to recognise resends).
+    pub event_ids: Vec<String>,
 }
 
 /// One per-day tally.
@@ -202,7 +202,7 @@ pub struct LiveBreachCount {
 fn encode_histogram(histogram: &WaitHistogram) -> Result<String, SnapshotError> {
     let mut bytes = Vec::new();
     V2DeflateSerializer::new()
-        .serialize(histogram.histogram(), &mut bytes)
+        .serialize(&*histogram.histogram(), &mut bytes)
         .map_err(|error| SnapshotError::Damaged(format!("encoding a histogram: {error:?}")))?;
     Ok(BASE64.encode(bytes))
 }
@@ -233,10 +233,10 @@ impl Engine {
             .map(|call| CallSnapshot {
                 call_id: call.call_id.to_string(),
                 events: call
-                    .events
+                    .events()
                     .iter()
                     .map(|event| EventSnapshot {
-                        id: event.event_id.to_string(),
+                        id: call.event_id(event).to_owned(),
                         kind: event.kind.as_str().to_owned(),
                         ts: format_utc(event.ts),
                         tenant: event.tenant.map(name),
@@ -263,15 +263,18 @@ impl Engine {
             .closed_order
             .iter()
             .filter_map(|(forget_at, call_id)| {
-                let closed = self.closed.get(call_id)?;
+                let crate::engine::CallEntry::Closed(closed) = self.calls.get(call_id)? else {
+                    return None;
+                };
                 Some(ClosedSnapshot {
                     call_id: call_id.to_string(),
                     close_at: format_utc(closed.close_at),
                     forget_at: format_utc(*forget_at),
-                    event_hashes: closed
-                        .event_hashes
+                    event_ids: closed
+                        .call
+                        .events()
                         .iter()
-                        .map(|hash| format!("{hash:032x}"))
+                        .map(|event| closed.call.event_id(event).to_owned())
                         .collect(),
                 })
             })
@@ -359,7 +362,7 @@ impl Engine {
             invalid: snapshot.counters.invalid.clone(),
         };
         for open in &snapshot.open_calls {
-            let mut call = Call::new(&open.call_id);
+            let mut call = Call::new(open.call_id.as_str().into());
             call.late_events = open.late_events;
             call.live_fired = LiveFired {
                 wait: open.live_fired.iter().any(|kind| kind == "wait"),
@@ -370,42 +373,44 @@ impl Engine {
                 let kind = EventKind::from_wire(&event.kind).ok_or_else(|| {
                     SnapshotError::Damaged(format!("unknown event type `{}`", event.kind))
                 })?;
+                let topic = event.topic.as_deref().map(|name| engine.intern_topic(name));
                 let mut intern =
                     |name: &Option<String>| name.as_deref().map(|name| engine.symbols.intern(name));
-                call.events.push(Recorded {
-                    ts: parse_instant(&event.ts)?,
-                    kind,
-                    outcome: event
-                        .outcome
-                        .as_deref()
-                        .and_then(CallbackOutcome::from_wire),
-                    event_id: event.id.as_str().into(),
-                    tenant: intern(&event.tenant),
-                    queue: intern(&event.queue),
-                    topic: intern(&event.topic),
-                    attrs: event.attrs.as_deref().map(Into::into),
-                });
+                call.push(
+                    &event.id,
+                    Recorded {
+                        ts: parse_instant(&event.ts)?,
+                        kind,
+                        outcome: event
+                            .outcome
+                            .as_deref()
+                            .and_then(CallbackOutcome::from_wire),
+                        id_at: 0,
+                        id_len: 0,
+                        tenant: intern(&event.tenant),
+                        queue: intern(&event.queue),
+                        topic,
+                        attrs: event.attrs.as_deref().map(Into::into),
+                    },
+                );
             }
             engine.restore_call(call);
         }
         for closed in &snapshot.closed_calls {
-            let mut event_hashes = Vec::with_capacity(closed.event_hashes.len());
-            for hex in &closed.event_hashes {
-                let hash = u128::from_str_radix(hex, 16)
-                    .map_err(|_| SnapshotError::Damaged(format!("`{hex}` is not a hash")))?;
-                engine.seen.insert(hash);
-                event_hashes.push(hash);
+            let call_id: crate::call::CallId = closed.call_id.as_str().into();
+            let mut call = Call::new(call_id.clone());
+            for event_id in &closed.event_ids {
+                call.push(event_id, Call::id_only());
             }
-            let call_id: Box<str> = closed.call_id.as_str().into();
             engine
                 .closed_order
                 .push_back((parse_instant(&closed.forget_at)?, call_id.clone()));
-            engine.closed.insert(
+            engine.calls.insert(
                 call_id,
-                ClosedCall {
+                crate::engine::CallEntry::Closed(ClosedCall {
                     close_at: parse_instant(&closed.close_at)?,
-                    event_hashes,
-                },
+                    call,
+                }),
             );
         }
         for stored in &snapshot.tallies {

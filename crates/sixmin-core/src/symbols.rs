@@ -6,6 +6,13 @@ use rustc_hash::FxHashMap;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Sym(u32);
 
+impl Sym {
+    /// The handle as an index (handles are dense, from 0).
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
 /// The interning table. Names are never removed: they are few (tenants, queues, topics).
 #[derive(Debug, Default, Clone)]
 pub struct Symbols {

@@ -12,12 +12,28 @@ use crate::verdict::{Flag, Outcome};
 /// Significant digits of every wait histogram.
 pub const HISTOGRAM_SIGFIG: u8 = 3;
 
-/// A wait distribution in milliseconds: an HdrHistogram plus the exact maximum.
+/// A wait distribution in milliseconds: an HdrHistogram (3 significant digits) plus the
+/// exact maximum.
+///
+/// A day of one topic often has a few hundred calls, and a histogram of that precision
+/// over hours of range is ~100 KB of counters. So the waits are kept as a plain list until
+/// there are [`SPARSE_LIMIT`] of them, and only then moved into a histogram. Quantiles are
+/// always read from an HdrHistogram built from the same values, so the representation
+/// never changes a number.
 #[derive(Debug, Clone)]
 pub struct WaitHistogram {
-    histogram: Histogram<u64>,
+    storage: Storage,
     max_ms: Option<u64>,
 }
+
+#[derive(Debug, Clone)]
+enum Storage {
+    Sparse(Vec<u64>),
+    Dense(Box<Histogram<u64>>),
+}
+
+/// How many waits a distribution keeps as a list before it becomes a histogram.
+pub const SPARSE_LIMIT: usize = 4096;
 
 impl Default for WaitHistogram {
     fn default() -> Self {
@@ -27,7 +43,7 @@ impl Default for WaitHistogram {
 
 impl PartialEq for WaitHistogram {
     fn eq(&self, other: &Self) -> bool {
-        self.max_ms == other.max_ms && self.histogram == other.histogram
+        self.max_ms == other.max_ms && *self.histogram() == *other.histogram()
     }
 }
 
@@ -47,22 +63,44 @@ pub struct WaitQuantiles {
 }
 
 impl WaitHistogram {
-    /// An empty distribution (auto-resizing, 3 significant digits).
+    /// An empty distribution.
     pub fn new() -> Self {
         WaitHistogram {
-            histogram: new_histogram(),
+            storage: Storage::Sparse(Vec::new()),
             max_ms: None,
         }
     }
 
-    /// Rebuilds a distribution from its parts (snapshots).
+    /// Rebuilds a distribution from a histogram (snapshots). Small ones go back to the
+    /// list form: each bucket's value is recorded as many times as it was counted, which
+    /// rebuilds exactly the same histogram.
     pub fn from_parts(histogram: Histogram<u64>, max_ms: Option<u64>) -> Self {
-        WaitHistogram { histogram, max_ms }
+        let storage = if histogram.len() as usize <= SPARSE_LIMIT {
+            let mut waits = Vec::with_capacity(histogram.len() as usize);
+            for bucket in histogram.iter_recorded() {
+                for _ in 0..bucket.count_at_value() {
+                    waits.push(bucket.value_iterated_to());
+                }
+            }
+            Storage::Sparse(waits)
+        } else {
+            Storage::Dense(Box::new(histogram))
+        };
+        WaitHistogram { storage, max_ms }
     }
 
-    /// The histogram itself.
-    pub fn histogram(&self) -> &Histogram<u64> {
-        &self.histogram
+    /// The distribution as an HdrHistogram (built on demand from the list form).
+    pub fn histogram(&self) -> std::borrow::Cow<'_, Histogram<u64>> {
+        match &self.storage {
+            Storage::Dense(histogram) => std::borrow::Cow::Borrowed(histogram),
+            Storage::Sparse(waits) => {
+                let mut histogram = new_histogram();
+                for wait in waits {
+                    record_into(&mut histogram, *wait, 1);
+                }
+                std::borrow::Cow::Owned(histogram)
+            }
+        }
     }
 
     /// The exact largest wait recorded.
@@ -72,38 +110,74 @@ impl WaitHistogram {
 
     /// Records one wait.
     pub fn record(&mut self, wait_ms: u64) {
-        // Auto-resizing grows the range as needed; saturating only if it cannot grow.
-        if self.histogram.record(wait_ms).is_err() {
-            self.histogram.saturating_record(wait_ms);
-        }
         self.max_ms = Some(self.max_ms.map_or(wait_ms, |max| max.max(wait_ms)));
+        match &mut self.storage {
+            Storage::Dense(histogram) => record_into(histogram, wait_ms, 1),
+            Storage::Sparse(waits) => {
+                waits.push(wait_ms);
+                if waits.len() > SPARSE_LIMIT {
+                    self.densify();
+                }
+            }
+        }
+    }
+
+    fn densify(&mut self) {
+        if let Storage::Sparse(_) = self.storage {
+            let histogram = self.histogram().into_owned();
+            self.storage = Storage::Dense(Box::new(histogram));
+        }
     }
 
     /// Adds another distribution into this one.
     pub fn merge(&mut self, other: &WaitHistogram) {
-        // Both auto-resize, so adding cannot run out of range.
-        if self.histogram.add(&other.histogram).is_err() {
-            for value in other.histogram.iter_recorded() {
-                let (wait, count) = (value.value_iterated_to(), value.count_at_value());
-                if self.histogram.record_n(wait, count).is_err() {
-                    self.histogram.saturating_record_n(wait, count);
-                }
-            }
-        }
         self.max_ms = match (self.max_ms, other.max_ms) {
             (Some(a), Some(b)) => Some(a.max(b)),
             (a, b) => a.or(b),
         };
+        match (&mut self.storage, &other.storage) {
+            (Storage::Sparse(mine), Storage::Sparse(theirs))
+                if mine.len() + theirs.len() <= SPARSE_LIMIT =>
+            {
+                mine.extend_from_slice(theirs);
+                return;
+            }
+            _ => {}
+        }
+        self.densify();
+        let Storage::Dense(histogram) = &mut self.storage else {
+            return;
+        };
+        match &other.storage {
+            Storage::Sparse(waits) => {
+                for wait in waits {
+                    record_into(histogram, *wait, 1);
+                }
+            }
+            Storage::Dense(theirs) => {
+                // Both auto-resize, so adding cannot run out of range; if it ever did,
+                // the values are recorded one bucket at a time instead.
+                if histogram.add(&**theirs).is_err() {
+                    for bucket in theirs.iter_recorded() {
+                        let (wait, count) = (bucket.value_iterated_to(), bucket.count_at_value());
+                        record_into(histogram, wait, count);
+                    }
+                }
+            }
+        }
     }
 
     /// Number of waits recorded.
     pub fn len(&self) -> u64 {
-        self.histogram.len()
+        match &self.storage {
+            Storage::Sparse(waits) => waits.len() as u64,
+            Storage::Dense(histogram) => histogram.len(),
+        }
     }
 
     /// Whether nothing was recorded.
     pub fn is_empty(&self) -> bool {
-        self.histogram.is_empty()
+        self.len() == 0
     }
 
     /// p50, p90, p95, p99 from the histogram, and the exact maximum.
@@ -112,11 +186,12 @@ impl WaitHistogram {
     /// significant digits); that is capped at the exact maximum, so no percentile is ever
     /// reported above the longest wait actually seen.
     pub fn quantiles(&self) -> WaitQuantiles {
-        if self.histogram.is_empty() {
+        if self.is_empty() {
             return WaitQuantiles::default();
         }
+        let histogram = self.histogram();
         let cap = self.max_ms.unwrap_or(u64::MAX);
-        let at = |quantile: f64| Some(self.histogram.value_at_quantile(quantile).min(cap));
+        let at = |quantile: f64| Some(histogram.value_at_quantile(quantile).min(cap));
         WaitQuantiles {
             p50: at(0.50),
             p90: at(0.90),
@@ -127,9 +202,21 @@ impl WaitHistogram {
     }
 }
 
+/// Records into an auto-resizing histogram; saturates only if it cannot grow.
+fn record_into(histogram: &mut Histogram<u64>, wait_ms: u64, count: u64) {
+    if histogram.record_n(wait_ms, count).is_err() {
+        histogram.saturating_record_n(wait_ms, count);
+    }
+}
+
+/// The range a wait histogram starts with: two hours in milliseconds. Longer waits still
+/// count (the histogram grows), but the usual ones never make it reallocate.
+const INITIAL_HIGHEST_MS: u64 = 2 * 3_600_000;
+
 fn new_histogram() -> Histogram<u64> {
-    // Three significant digits is a valid precision, so construction cannot fail.
-    let mut histogram = Histogram::new(HISTOGRAM_SIGFIG).unwrap_or_else(|_| unreachable!());
+    // Valid bounds and precision, so construction cannot fail.
+    let mut histogram = Histogram::new_with_bounds(1, INITIAL_HIGHEST_MS, HISTOGRAM_SIGFIG)
+        .unwrap_or_else(|_| unreachable!());
     histogram.auto(true);
     histogram
 }
@@ -175,7 +262,7 @@ pub struct TallyEntry<'v> {
     /// The limit applied.
     pub limit_ms: i64,
     /// Rule ids broken.
-    pub breaches: &'v [String],
+    pub breaches: &'v [&'v str],
     /// Data-quality marks.
     pub flags: &'v [Flag],
 }
@@ -208,7 +295,12 @@ impl Tally {
             Outcome::Incomplete => self.incomplete += 1,
         }
         for rule in entry.breaches {
-            *self.breaches.entry(rule.clone()).or_default() += 1;
+            match self.breaches.get_mut(*rule) {
+                Some(count) => *count += 1,
+                None => {
+                    self.breaches.insert((*rule).to_owned(), 1);
+                }
+            }
         }
         if !entry.breaches.is_empty() {
             self.breached_calls += 1;
@@ -283,6 +375,46 @@ mod tests {
         let p95 = quantiles.p95.unwrap() as f64;
         assert!((p95 - 950_000.0).abs() / 950_000.0 < 0.001, "{p95}");
         assert_eq!(quantiles.max, Some(1_000_000));
+    }
+
+    #[test]
+    fn list_and_histogram_forms_give_the_same_quantiles() {
+        let waits: Vec<u64> = (0..(SPARSE_LIMIT as u64 * 3))
+            .map(|i| (i * 104_729) % 1_500_000)
+            .collect();
+        let mut direct = new_histogram();
+        let mut distribution = WaitHistogram::new();
+        for (index, wait) in waits.iter().enumerate() {
+            record_into(&mut direct, *wait, 1);
+            distribution.record(*wait);
+            if index % 997 == 0 {
+                assert_eq!(*distribution.histogram(), direct, "after {index} waits");
+            }
+        }
+        assert!(matches!(distribution.storage, Storage::Dense(_)));
+        let rebuilt = WaitHistogram::from_parts(direct.clone(), distribution.max_ms());
+        assert_eq!(rebuilt, distribution);
+        let small = WaitHistogram::from_parts(
+            WaitHistogram::from_iter_for_test(&waits[..100])
+                .histogram()
+                .into_owned(),
+            Some(1),
+        );
+        assert!(matches!(small.storage, Storage::Sparse(_)));
+        assert_eq!(
+            *small.histogram(),
+            *WaitHistogram::from_iter_for_test(&waits[..100]).histogram()
+        );
+    }
+
+    impl WaitHistogram {
+        fn from_iter_for_test(waits: &[u64]) -> Self {
+            let mut distribution = WaitHistogram::new();
+            for wait in waits {
+                distribution.record(*wait);
+            }
+            distribution
+        }
     }
 
     #[test]

@@ -432,3 +432,28 @@ fn verdicts_name_their_evidence_in_time_order() {
     assert_eq!(verdict.events, vec!["c-e1", "c-e3", "c-e2"]);
     assert_eq!(verdict.rule_pack.name, "il-consumer-protection");
 }
+
+#[test]
+fn a_resend_counts_once_and_an_id_reused_by_another_call_is_kept() {
+    let start = at("09:00:00");
+    let first = call("a").started(start).answered(start + 10 * SECOND);
+    let mut events = first.events.clone();
+    // An at-least-once producer resends the answer (same id, same call).
+    events.push(first.events[1].clone());
+    // A faulty producer reuses the id `a-e2` for another call's answer.
+    let mut other = call("b")
+        .started(start)
+        .answered(start + 20 * SECOND)
+        .events;
+    other[1].event_id = "a-e2".into();
+    events.extend(other);
+    let (engine, verdicts, _) = run_all(&events);
+    assert_eq!(engine.counters().duplicates, 1);
+    assert_eq!(engine.counters().accepted, 4);
+    assert_eq!(verdicts.len(), 2);
+    assert_eq!(
+        verdicts[1].wait_ms,
+        Some(20_000),
+        "the other call keeps its answer"
+    );
+}
