@@ -66,6 +66,8 @@ pub(crate) struct Call {
     summary: Summary,
     pub late_events: bool,
     pub live_fired: LiveFired,
+    /// Whether the call's stop was announced to the live view.
+    pub stop_announced: bool,
 }
 
 /// A live alarm that is due at some instant.
@@ -181,6 +183,7 @@ impl Call {
             summary: Summary::default(),
             late_events: false,
             live_fired: LiveFired::default(),
+            stop_announced: false,
         }
     }
 

@@ -115,8 +115,52 @@ pub struct LiveBreach {
 pub enum Output {
     /// A live alarm.
     LiveBreach(LiveBreach),
+    /// A call stopped waiting (first seen with both its start and its stop): what the
+    /// live windows (last 5 minutes, last hour) are built from. Provisional: the verdict
+    /// decides the record.
+    Stopped(StopNotice),
     /// A final verdict (only when [`EngineConfig::emit_verdicts`] is set).
     Verdict(Box<Verdict>),
+}
+
+/// A call that stopped waiting, as the live view sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StopNotice {
+    /// Its tenant.
+    pub tenant: String,
+    /// The topic known at the stop (after aliases).
+    pub topic: String,
+    /// The queue it was in.
+    pub queue: Option<String>,
+    /// How it stopped: answered, abandoned or callback.
+    pub outcome: crate::verdict::Outcome,
+    /// When it stopped.
+    pub at: Nanos,
+    /// Stop minus start, milliseconds rounded up (0 when stamped before the start).
+    pub wait_ms: i64,
+    /// The limit of its topic.
+    pub limit_ms: i64,
+}
+
+/// Callers waiting now in one tenant, topic and queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WaitingGroup {
+    /// Tenant.
+    pub tenant: String,
+    /// Topic known so far (after aliases; `general` when none yet).
+    pub topic: String,
+    /// The queue they are in now (`none` before any queue is known).
+    pub queue: String,
+    /// The topic's limit.
+    pub limit_ms: i64,
+    /// How many are waiting.
+    pub waiting: u64,
+    /// Of those, how many are past the limit now.
+    pub over_limit: u64,
+    /// Of those, how many have waited at least 80 % of the limit (over-limit included).
+    pub at_risk: u64,
+    /// The longest current wait.
+    pub oldest_wait_ms: i64,
 }
 
 /// Counts of the events offered to the engine, exact.
@@ -343,10 +387,90 @@ impl Engine {
         if let Some(call) = self.slots[slot].as_mut() {
             call.push(&event.event_id, recorded);
         }
+        self.announce_stop(slot, out);
         self.clock = Some(self.clock.map_or(event.ts, |clock| clock.max(event.ts)));
         self.schedule(slot);
         self.run_due(out);
         Disposition::Accepted
+    }
+
+    /// Tells the live view, once, that a call has both its start and its stop.
+    fn announce_stop(&mut self, slot: usize, out: &mut Vec<Output>) {
+        let Some(call) = self.slots[slot].as_mut() else {
+            return;
+        };
+        if call.stop_announced {
+            return;
+        }
+        let (Some(start), Some(stop)) = (call.start(), call.stop()) else {
+            return;
+        };
+        let outcome = match stop.kind {
+            crate::event::EventKind::Answered => crate::verdict::Outcome::Answered,
+            crate::event::EventKind::CallbackRequested => crate::verdict::Outcome::Callback,
+            _ => crate::verdict::Outcome::Abandoned,
+        };
+        let (start_ts, stop_ts, tenant) = (start.ts, stop.ts, start.tenant);
+        call.stop_announced = true;
+        let topic = self.rulebook.resolve(call.current_topic());
+        let queue = call.current_queue();
+        out.push(Output::Stopped(StopNotice {
+            tenant: self
+                .symbols
+                .name(tenant.unwrap_or(self.default_tenant))
+                .to_owned(),
+            topic: self.symbols.name(topic.topic).to_owned(),
+            queue: queue.map(|sym| self.symbols.name(sym).to_owned()),
+            outcome,
+            at: stop_ts,
+            wait_ms: ceil_millis(stop_ts - start_ts),
+            limit_ms: topic.limit_ms,
+        }));
+    }
+
+    /// Callers waiting now (started, not stopped), grouped by tenant, topic and queue, as
+    /// of the engine clock. Sorted by tenant, topic, queue.
+    pub fn waiting_now(&self) -> Vec<WaitingGroup> {
+        let Some(now) = self.clock else {
+            return Vec::new();
+        };
+        let mut groups: BTreeMap<(Sym, Sym, Option<Sym>), WaitingGroup> = BTreeMap::new();
+        for call in self.slots.iter().flatten() {
+            let (Some(start), None) = (call.start(), call.stop()) else {
+                continue;
+            };
+            let topic = self.rulebook.resolve(call.current_topic());
+            let tenant = start.tenant.unwrap_or(self.default_tenant);
+            let queue = call.current_queue();
+            let waited = (now - start.ts).max(0);
+            let group = groups
+                .entry((tenant, topic.topic, queue))
+                .or_insert_with(|| WaitingGroup {
+                    tenant: self.symbols.name(tenant).to_owned(),
+                    topic: self.symbols.name(topic.topic).to_owned(),
+                    queue: queue
+                        .map_or("none", |sym| self.symbols.name(sym))
+                        .to_owned(),
+                    limit_ms: topic.limit_ms,
+                    waiting: 0,
+                    over_limit: 0,
+                    at_risk: 0,
+                    oldest_wait_ms: 0,
+                });
+            group.waiting += 1;
+            if waited > topic.limit_nanos {
+                group.over_limit += 1;
+            }
+            // At risk: at least 80 % of the limit (integer arithmetic, no rounding).
+            if waited.saturating_mul(5) >= topic.limit_nanos.saturating_mul(4) {
+                group.at_risk += 1;
+            }
+            group.oldest_wait_ms = group.oldest_wait_ms.max(waited / NANOS_PER_MILLI);
+        }
+        let mut groups: Vec<WaitingGroup> = groups.into_values().collect();
+        groups
+            .sort_by(|a, b| (&a.tenant, &a.topic, &a.queue).cmp(&(&b.tenant, &b.topic, &b.queue)));
+        groups
     }
 
     /// Interns a topic name as a call carries it, resolving it against the pack once.

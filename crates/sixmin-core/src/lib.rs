@@ -22,7 +22,10 @@ pub mod tally;
 pub mod verdict;
 
 pub use decode::{decode_event, decode_event_with_limit, Invalid, InvalidReason};
-pub use engine::{Disposition, Engine, EngineConfig, InputCounters, Lateness, LiveBreach, Output};
+pub use engine::{
+    Disposition, Engine, EngineConfig, InputCounters, Lateness, LiveBreach, Output, StopNotice,
+    WaitingGroup,
+};
 pub use event::{CallbackOutcome, Event, EventKind};
 pub use report::{Period, PeriodReport};
 pub use snapshot::{Snapshot, SnapshotError, SNAPSHOT_FORMAT};

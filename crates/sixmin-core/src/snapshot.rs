@@ -101,7 +101,7 @@ pub struct CallSnapshot {
     pub events: Vec<EventSnapshot>,
     /// Whether a late event of it was dead-lettered.
     pub late_events: bool,
-    /// Live alarms already raised: `wait`, `callback`, `sms`.
+    /// Live notices already given: alarms `wait`, `callback`, `sms`, and `stop`.
     pub live_fired: Vec<String>,
 }
 
@@ -251,6 +251,7 @@ impl Engine {
                     (call.live_fired.wait, "wait"),
                     (call.live_fired.callback, "callback"),
                     (call.live_fired.sms, "sms"),
+                    (call.stop_announced, "stop"),
                 ]
                 .into_iter()
                 .filter(|(fired, _)| *fired)
@@ -369,6 +370,7 @@ impl Engine {
                 callback: open.live_fired.iter().any(|kind| kind == "callback"),
                 sms: open.live_fired.iter().any(|kind| kind == "sms"),
             };
+            call.stop_announced = open.live_fired.iter().any(|kind| kind == "stop");
             for event in &open.events {
                 let kind = EventKind::from_wire(&event.kind).ok_or_else(|| {
                     SnapshotError::Damaged(format!("unknown event type `{}`", event.kind))

@@ -457,3 +457,60 @@ fn a_resend_counts_once_and_an_id_reused_by_another_call_is_kept() {
         "the other call keeps its answer"
     );
 }
+
+#[test]
+fn waiting_callers_are_grouped_with_their_risk() {
+    let start = at("09:00:00");
+    let mut engine = sixmin_core::Engine::new(israeli_pack(), Default::default());
+    let mut outputs = Vec::new();
+    let calls = [
+        call("w1")
+            .started(start)
+            .topic(start, "billing")
+            .queued(start, "billing"),
+        call("w2")
+            .started(start + 100 * SECOND)
+            .topic(start, "billing")
+            .queued(start, "billing"),
+        call("w3")
+            .started(start + 300 * SECOND)
+            .queued(start, "billing"),
+        call("done").started(start).answered(start + 50 * SECOND),
+    ];
+    for builder in &calls {
+        for event in &builder.events {
+            engine.ingest(event, &mut outputs);
+        }
+    }
+    engine.advance_to(start + 400 * SECOND, &mut outputs);
+    let groups = engine.waiting_now();
+    assert_eq!(groups.len(), 2, "{groups:?}");
+    let billing = groups
+        .iter()
+        .find(|group| group.topic == "billing")
+        .unwrap();
+    // w1 waited 400 s (over 360), w2 300 s (≥ 80 % of 360 = 288: at risk).
+    assert_eq!(
+        (billing.waiting, billing.over_limit, billing.at_risk),
+        (2, 1, 2)
+    );
+    assert_eq!(billing.oldest_wait_ms, 400_000);
+    let general = groups
+        .iter()
+        .find(|group| group.topic == "general")
+        .unwrap();
+    // w3 waited 100 s of 180: below 144 s, not at risk.
+    assert_eq!(
+        (general.waiting, general.over_limit, general.at_risk),
+        (1, 0, 0)
+    );
+    let stops: Vec<_> = outputs
+        .iter()
+        .filter_map(|output| match output {
+            sixmin_core::Output::Stopped(stop) => Some(stop),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(stops.len(), 1);
+    assert_eq!(stops[0].wait_ms, 50_000);
+}

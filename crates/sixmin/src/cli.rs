@@ -20,6 +20,8 @@ enum Command {
     Replay(ReplayArgs),
     /// Print the period report of a state directory (outputs.md §2).
     Report(ReportArgs),
+    /// Run a simulated call centre judged live: status page, metrics, live breaches.
+    Demo(DemoArgs),
     /// Show or check a rule pack.
     Rules {
         #[command(subcommand)]
@@ -63,6 +65,49 @@ pub struct ReplayArgs {
     /// Print no summary.
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+/// Arguments of `sixmin demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Address of the status page and `/metrics`.
+    #[arg(
+        long,
+        value_name = "ADDR",
+        default_value = "127.0.0.1:9464",
+        env = "SIXMIN_LISTEN"
+    )]
+    pub listen: std::net::SocketAddr,
+    /// How many times faster than real time the simulated day runs.
+    #[arg(long, value_name = "FACTOR", default_value_t = 60.0)]
+    pub speed: f64,
+    /// Local time of day the simulation starts at (the overload episode is at 11:00).
+    #[arg(long, value_name = "HH:MM", default_value = "10:30", value_parser = crate::demo::parse_time_of_day)]
+    pub start_at: chrono::NaiveTime,
+    /// The simulated day (default: today in the pack's time zone).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub date: Option<chrono::NaiveDate>,
+    /// Days to simulate.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub days: u32,
+    /// Calls per (working) day.
+    #[arg(long, value_name = "N", default_value_t = 4000)]
+    pub calls_per_day: u32,
+    /// Seed of the simulator (the same seed gives the same calls).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub seed: u64,
+    /// Leave out the overload episode.
+    #[arg(long)]
+    pub no_overload: bool,
+    /// Rule pack file; default: the built-in Israeli pack.
+    #[arg(long, value_name = "PACK")]
+    pub rules: Option<PathBuf>,
+    /// Stop after this many seconds of wall time (default: run until Ctrl-C).
+    #[arg(long, value_name = "SECONDS")]
+    pub duration: Option<f64>,
+    /// How often the gauges and the status page are recomputed, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 1000)]
+    pub refresh_ms: u64,
 }
 
 /// Arguments of `sixmin report`.
@@ -113,6 +158,7 @@ impl Cli {
         match self.command {
             Command::Replay(args) => crate::replay::run(args),
             Command::Report(args) => crate::report::run(args),
+            Command::Demo(args) => crate::demo::run(args),
             Command::Rules { command } => match command {
                 RulesCommand::Show { file } => crate::rules::show(file.as_deref()),
                 RulesCommand::Check { file } => crate::rules::check(file.as_deref()),

@@ -5,3 +5,9 @@
 pub fn now_rfc3339() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
+
+/// Today's date in `zone`.
+#[allow(clippy::disallowed_methods)]
+pub fn today_in(zone: chrono_tz::Tz) -> chrono::NaiveDate {
+    chrono::Utc::now().with_timezone(&zone).date_naive()
+}

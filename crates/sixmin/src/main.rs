@@ -8,8 +8,10 @@ use clap::Parser;
 
 mod cli;
 mod clock;
+mod demo;
 mod exit;
 mod input;
+mod live;
 mod replay;
 mod report;
 mod rules;

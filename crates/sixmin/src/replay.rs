@@ -284,6 +284,7 @@ impl Replay {
                             .code(Code::Output)?;
                     }
                 }
+                Output::Stopped(_) => {}
                 Output::LiveBreach(breach) => {
                     self.counts.live_breaches += 1;
                     if let Some(sink) = self.sinks.breaches.as_mut() {

@@ -143,6 +143,7 @@ pub fn split(outputs: Vec<Output>) -> (Vec<Verdict>, Vec<LiveBreach>) {
         match output {
             Output::Verdict(verdict) => verdicts.push(*verdict),
             Output::LiveBreach(breach) => breaches.push(breach),
+            Output::Stopped(_) => {}
         }
     }
     (verdicts, breaches)

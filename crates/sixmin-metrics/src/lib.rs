@@ -1,0 +1,399 @@
+//! Prometheus metrics of the engine, on an explicit registry (no globals, so each test and
+//! each engine gets its own).
+//!
+//! # Contract
+//! - Counters (`sixmin_calls_total`, `sixmin_breaches_total`) move only with final
+//!   verdicts, so Grafana and the monthly report agree to the call.
+//! - `sixmin_live_breaches_total` moves with live alarms, at the moment a limit passes.
+//! - Gauges are recomputed from the engine on [`Metrics::refresh`]: callers waiting now
+//!   (per tenant, topic, queue), and wait quantiles and compliance per window: `5m` and
+//!   `1h` sliding (from calls as they stop, provisional), `day` and `month` (calendar, in
+//!   the pack's time zone, from verdicts plus pending calls, as the period report).
+//! - Label values are bounded: tenants, topics and queues beyond a cap become `other`
+//!   ([`LabelLimits`]). No call ids, phone numbers or `attrs` ever become labels.
+
+pub mod names;
+mod windows;
+
+use std::collections::BTreeSet;
+
+use chrono::Datelike;
+use prometheus::{
+    Encoder, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry,
+    TextEncoder,
+};
+use sixmin_core::{Engine, InputCounters, LiveBreach, Period, Verdict};
+
+pub use crate::windows::LiveWindows;
+
+/// A metrics error (registration clashes; never raised by observing).
+#[derive(Debug, thiserror::Error)]
+pub enum MetricsError {
+    /// A metric could not be created or registered.
+    #[error("registering metric: {0}")]
+    Register(#[from] prometheus::Error),
+}
+
+/// Caps on distinct label values; values past a cap are reported as `other`.
+#[derive(Debug, Clone)]
+pub struct LabelLimits {
+    /// Most distinct tenants.
+    pub tenants: usize,
+    /// Most distinct topics besides the pack's own.
+    pub topics: usize,
+    /// Most distinct queues.
+    pub queues: usize,
+}
+
+impl Default for LabelLimits {
+    fn default() -> Self {
+        LabelLimits {
+            tenants: 50,
+            topics: 50,
+            queues: 200,
+        }
+    }
+}
+
+/// The label value for everything past a cap.
+pub const OTHER: &str = "other";
+
+/// Admits label values up to a cap, first come first served; later ones become `other`.
+#[derive(Debug, Clone, Default)]
+struct Admission {
+    admitted: BTreeSet<String>,
+    cap: usize,
+}
+
+impl Admission {
+    fn new(cap: usize, always: impl IntoIterator<Item = String>) -> Self {
+        let admitted: BTreeSet<String> = always.into_iter().collect();
+        let cap = cap + admitted.len();
+        Admission { admitted, cap }
+    }
+
+    fn label<'a>(&mut self, value: &'a str) -> &'a str {
+        if self.admitted.contains(value) {
+            return value;
+        }
+        if self.admitted.len() < self.cap {
+            self.admitted.insert(value.to_owned());
+            return value;
+        }
+        OTHER
+    }
+}
+
+/// The engine's metrics.
+pub struct Metrics {
+    calls_total: IntCounterVec,
+    breaches_total: IntCounterVec,
+    live_breaches_total: IntCounterVec,
+    answer_wait_seconds: HistogramVec,
+    wait_quantile_seconds: GaugeVec,
+    compliance_ratio: GaugeVec,
+    calls_waiting: IntGaugeVec,
+    oldest_wait_seconds: GaugeVec,
+    calls_waiting_over_limit: IntGaugeVec,
+    calls_at_risk: IntGaugeVec,
+    events_total: IntCounterVec,
+    invalid_events_total: IntCounterVec,
+    engine_clock_seconds: prometheus::Gauge,
+    counted: InputCounters,
+    tenants: Admission,
+    topics: Admission,
+    queues: Admission,
+}
+
+fn counter(
+    registry: &Registry,
+    name: &str,
+    help: &str,
+    labels: &[&str],
+) -> Result<IntCounterVec, MetricsError> {
+    let metric = IntCounterVec::new(Opts::new(name, help), labels)?;
+    registry.register(Box::new(metric.clone()))?;
+    Ok(metric)
+}
+
+fn gauge(
+    registry: &Registry,
+    name: &str,
+    help: &str,
+    labels: &[&str],
+) -> Result<GaugeVec, MetricsError> {
+    let metric = GaugeVec::new(Opts::new(name, help), labels)?;
+    registry.register(Box::new(metric.clone()))?;
+    Ok(metric)
+}
+
+fn int_gauge(
+    registry: &Registry,
+    name: &str,
+    help: &str,
+    labels: &[&str],
+) -> Result<IntGaugeVec, MetricsError> {
+    let metric = IntGaugeVec::new(Opts::new(name, help), labels)?;
+    registry.register(Box::new(metric.clone()))?;
+    Ok(metric)
+}
+
+impl Metrics {
+    /// Creates the metrics of an engine judging by `pack` and registers them.
+    pub fn register(
+        registry: &Registry,
+        pack: &sixmin_core::RulePack,
+        limits: LabelLimits,
+    ) -> Result<Metrics, MetricsError> {
+        let mut buckets: Vec<f64> = names::ANSWER_WAIT_BUCKETS.to_vec();
+        let pack_limits = pack
+            .topics
+            .iter()
+            .map(|topic| topic.limit_ms)
+            .chain([pack.default_limit_ms]);
+        for limit_ms in pack_limits {
+            let seconds = limit_ms as f64 / 1000.0;
+            if !buckets.contains(&seconds) {
+                buckets.push(seconds);
+            }
+        }
+        buckets.sort_by(f64::total_cmp);
+        let answer_wait_seconds = HistogramVec::new(
+            HistogramOpts::new(
+                names::ANSWER_WAIT_SECONDS,
+                "Answer waits of final verdicts, from dialing, in seconds; buckets include every limit of the rule pack.",
+            )
+            .buckets(buckets),
+            &["tenant", "topic"],
+        )?;
+        registry.register(Box::new(answer_wait_seconds.clone()))?;
+        let target = prometheus::Gauge::with_opts(Opts::new(
+            names::TARGET_RATIO,
+            "Internal compliance target of the rule pack (not a legal limit).",
+        ))?;
+        target.set(pack.target_ratio);
+        registry.register(Box::new(target))?;
+        let topic_limit = GaugeVec::new(
+            Opts::new(
+                names::TOPIC_LIMIT_SECONDS,
+                "Wait limit of each topic of the rule pack, in seconds.",
+            ),
+            &["topic", "rule"],
+        )?;
+        for topic in &pack.topics {
+            topic_limit
+                .with_label_values(&[topic.id.as_str(), topic.rule.as_str()])
+                .set(topic.limit_ms as f64 / 1000.0);
+        }
+        topic_limit
+            .with_label_values(&[
+                sixmin_core::pack::FALLBACK_TOPIC,
+                pack.default_rule.as_str(),
+            ])
+            .set(pack.default_limit_ms as f64 / 1000.0);
+        registry.register(Box::new(topic_limit))?;
+        let build_info = IntGaugeVec::new(
+            Opts::new(names::BUILD_INFO, "Build information; always 1."),
+            &["version", "rule_pack"],
+        )?;
+        build_info
+            .with_label_values(&[env!("CARGO_PKG_VERSION"), pack.label().as_str()])
+            .set(1);
+        registry.register(Box::new(build_info))?;
+        let engine_clock_seconds = prometheus::Gauge::with_opts(Opts::new(
+            names::ENGINE_CLOCK_SECONDS,
+            "The engine clock (newest event time, or the wall clock when live and idle), Unix seconds.",
+        ))?;
+        registry.register(Box::new(engine_clock_seconds.clone()))?;
+        let pack_topics = pack
+            .topics
+            .iter()
+            .map(|topic| topic.id.clone())
+            .chain([sixmin_core::pack::FALLBACK_TOPIC.to_owned()]);
+        Ok(Metrics {
+            calls_total: counter(registry, names::CALLS_TOTAL, "Closed calls by outcome (final verdicts).", &["tenant", "topic", "outcome"])?,
+            breaches_total: counter(registry, names::BREACHES_TOTAL, "Breaches in final verdicts, by rule id of the pack.", &["tenant", "topic", "rule"])?,
+            live_breaches_total: counter(registry, names::LIVE_BREACHES_TOTAL, "Callers who crossed the limit of their current topic while still waiting, or callbacks and SMS overdue, counted at that moment.", &["tenant", "topic", "rule"])?,
+            answer_wait_seconds,
+            wait_quantile_seconds: gauge(registry, names::WAIT_QUANTILE_SECONDS, "Answer-wait quantiles from HdrHistogram (3 significant digits), per window: 5m and 1h sliding, day and month calendar in the pack's time zone.", &["tenant", "topic", "window", "quantile"])?,
+            compliance_ratio: gauge(registry, names::COMPLIANCE_RATIO, "1 - breached calls / (offered - incomplete), per window, as in the period report.", &["tenant", "topic", "window"])?,
+            calls_waiting: int_gauge(registry, names::CALLS_WAITING, "Callers waiting for a human now.", &["tenant", "topic", "queue"])?,
+            oldest_wait_seconds: gauge(registry, names::OLDEST_WAIT_SECONDS, "The longest current wait, from dialing, in seconds.", &["tenant", "topic", "queue"])?,
+            calls_waiting_over_limit: int_gauge(registry, names::CALLS_WAITING_OVER_LIMIT, "Callers waiting past the limit of their topic now.", &["tenant", "topic"])?,
+            calls_at_risk: int_gauge(registry, names::CALLS_AT_RISK, "Callers who have waited at least 80 % of their limit (over-limit included).", &["tenant", "topic"])?,
+            events_total: counter(registry, names::EVENTS_TOTAL, "Events received, by result: accepted, duplicate, invalid, late.", &["result"])?,
+            invalid_events_total: counter(registry, names::INVALID_EVENTS_TOTAL, "Invalid events by reason.", &["reason"])?,
+            engine_clock_seconds,
+            counted: InputCounters::default(),
+            tenants: Admission::new(limits.tenants, []),
+            topics: Admission::new(limits.topics, pack_topics),
+            queues: Admission::new(limits.queues, []),
+        })
+    }
+
+    fn tenant_topic<'a>(&mut self, tenant: &'a str, topic: &'a str) -> [&'a str; 2] {
+        [self.tenants.label(tenant), self.topics.label(topic)]
+    }
+
+    /// Counts a final verdict.
+    pub fn observe_verdict(&mut self, verdict: &Verdict) {
+        let [tenant, topic] = self.tenant_topic(&verdict.tenant, &verdict.topic);
+        self.calls_total
+            .with_label_values(&[tenant, topic, verdict.outcome.as_str()])
+            .inc();
+        for rule in &verdict.breaches {
+            self.breaches_total
+                .with_label_values(&[tenant, topic, rule.as_str()])
+                .inc();
+        }
+        if let (sixmin_core::Outcome::Answered, Some(wait_ms)) = (verdict.outcome, verdict.wait_ms)
+        {
+            self.answer_wait_seconds
+                .with_label_values(&[tenant, topic])
+                .observe(wait_ms as f64 / 1000.0);
+        }
+    }
+
+    /// Counts a live breach.
+    pub fn observe_live_breach(&mut self, breach: &LiveBreach) {
+        let [tenant, topic] = self.tenant_topic(&breach.tenant, &breach.topic);
+        self.live_breaches_total
+            .with_label_values(&[tenant, topic, breach.rule.as_str()])
+            .inc();
+    }
+
+    /// Starts counting events from `counters` (the counts of a restored state), so the
+    /// process's counters start at zero as Prometheus expects.
+    pub fn count_inputs_from(&mut self, counters: &InputCounters) {
+        self.counted = counters.clone();
+    }
+
+    /// Brings the event counters up to the engine's, counting what is new since the last
+    /// call.
+    pub fn observe_inputs(&mut self, counters: &InputCounters) {
+        let results = [
+            ("accepted", counters.accepted, self.counted.accepted),
+            ("duplicate", counters.duplicates, self.counted.duplicates),
+            ("late", counters.late, self.counted.late),
+            (
+                "invalid",
+                counters.invalid_total(),
+                self.counted.invalid_total(),
+            ),
+        ];
+        for (result, now, before) in results {
+            if now > before {
+                self.events_total
+                    .with_label_values(&[result])
+                    .inc_by(now - before);
+            }
+        }
+        for (reason, count) in &counters.invalid {
+            let before = self.counted.invalid.get(reason).copied().unwrap_or(0);
+            if *count > before {
+                self.invalid_events_total
+                    .with_label_values(&[reason.as_str()])
+                    .inc_by(count - before);
+            }
+        }
+        self.counted = counters.clone();
+    }
+
+    /// Recomputes every gauge from the engine and the live windows.
+    pub fn refresh(&mut self, engine: &Engine, windows: &LiveWindows) {
+        self.observe_inputs(engine.counters());
+        let Some(now) = engine.clock() else {
+            return;
+        };
+        self.engine_clock_seconds.set(now as f64 / 1e9);
+        self.calls_waiting.reset();
+        self.oldest_wait_seconds.reset();
+        self.calls_waiting_over_limit.reset();
+        self.calls_at_risk.reset();
+        for group in engine.waiting_now() {
+            let [tenant, topic] = self.tenant_topic(&group.tenant, &group.topic);
+            let queue = self.queues.label(&group.queue);
+            let labels = [tenant, topic, queue];
+            self.calls_waiting
+                .with_label_values(&labels)
+                .add(group.waiting as i64);
+            let oldest = self.oldest_wait_seconds.with_label_values(&labels);
+            oldest.set(oldest.get().max(group.oldest_wait_ms as f64 / 1000.0));
+            self.calls_waiting_over_limit
+                .with_label_values(&[tenant, topic])
+                .add(group.over_limit as i64);
+            self.calls_at_risk
+                .with_label_values(&[tenant, topic])
+                .add(group.at_risk as i64);
+        }
+        self.wait_quantile_seconds.reset();
+        self.compliance_ratio.reset();
+        for (window, summary) in windows.summaries(now) {
+            self.publish_window(
+                window,
+                &summary.tenant,
+                &summary.topic,
+                summary.quantiles,
+                summary.compliance,
+            );
+        }
+        let today = sixmin_core::time::local_date(now, engine.pack().timezone);
+        let periods = [
+            ("day", Period::Day(today)),
+            (
+                "month",
+                Period::Month {
+                    year: today.year(),
+                    month: today.month(),
+                },
+            ),
+        ];
+        for (window, period) in periods {
+            let report = engine.period_report(period, String::new(), Vec::new());
+            for row in &report.rows {
+                let wait = &row.answer_wait_ms;
+                let quantiles = [wait.p50, wait.p90, wait.p95, wait.p99, wait.max];
+                self.publish_window(
+                    window,
+                    &row.tenant,
+                    &row.topic,
+                    quantiles,
+                    row.compliance_ratio,
+                );
+            }
+        }
+    }
+
+    fn publish_window(
+        &mut self,
+        window: &str,
+        tenant: &str,
+        topic: &str,
+        quantiles: [Option<u64>; 5],
+        compliance: Option<f64>,
+    ) {
+        let [tenant, topic] = self.tenant_topic(tenant, topic);
+        for ((_, quantile), value) in names::QUANTILES.iter().zip(quantiles) {
+            if let Some(value_ms) = value {
+                self.wait_quantile_seconds
+                    .with_label_values(&[tenant, topic, window, quantile])
+                    .set(value_ms as f64 / 1000.0);
+            }
+        }
+        if let Some(ratio) = compliance {
+            self.compliance_ratio
+                .with_label_values(&[tenant, topic, window])
+                .set(ratio);
+        }
+    }
+}
+
+/// The Prometheus text exposition of a registry.
+pub fn encode_text(registry: &Registry) -> String {
+    let mut buffer = Vec::new();
+    let families = registry.gather();
+    if TextEncoder::new().encode(&families, &mut buffer).is_err() {
+        return String::new();
+    }
+    String::from_utf8(buffer).unwrap_or_default()
+}

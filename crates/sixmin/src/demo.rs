@@ -1,0 +1,135 @@
+//! `sixmin demo`: a simulated call centre judged live, in one process — simulator →
+//! engine → exporter and status page — on an accelerated clock, with an overload episode
+//! so that every panel has something to show.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use chrono::{NaiveTime, TimeZone};
+use sixmin_core::{Engine, EngineConfig};
+use sixmin_server::Shared;
+use sixmin_sim::{generate, SimConfig};
+
+use crate::cli::DemoArgs;
+use crate::exit::{Code, CommandResult, WithCode};
+use crate::live::LiveEngine;
+
+/// Runs `sixmin demo`.
+pub fn run(args: DemoArgs) -> CommandResult {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+        .code(Code::Internal)?;
+    runtime.block_on(run_async(args))
+}
+
+async fn run_async(args: DemoArgs) -> CommandResult {
+    let pack = crate::state::load_pack(args.rules.as_deref())?.pack;
+    let zone = pack.timezone;
+    let today = args.date.unwrap_or_else(|| crate::clock::today_in(zone));
+    let start_local = today.and_time(args.start_at);
+    let sim_start = zone
+        .from_local_datetime(&start_local)
+        .earliest()
+        .and_then(|instant| instant.timestamp_nanos_opt())
+        .context("the start time does not exist on that day")
+        .code(Code::Usage)?;
+    let config = SimConfig {
+        seed: args.seed,
+        first_day: today,
+        days: args.days,
+        calls_per_day: args.calls_per_day,
+        timezone: zone,
+        overload: !args.no_overload,
+        ..SimConfig::default()
+    };
+    let events = generate(&config);
+    let registry = prometheus::Registry::new();
+    let shared = Shared::new(registry);
+    let engine = Engine::new(
+        pack,
+        EngineConfig {
+            emit_verdicts: true,
+            ..EngineConfig::default()
+        },
+    );
+    let mut live = LiveEngine::new(engine, shared.clone()).code(Code::Internal)?;
+
+    let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(sixmin_server::serve(
+        args.listen,
+        shared.clone(),
+        bound_tx,
+        async {
+            // Either a stop request or the sender dropped: both mean stop.
+            stop_rx.await.ok();
+        },
+    ));
+    let address: SocketAddr = bound_rx
+        .await
+        .context("starting the HTTP server")
+        .code(Code::Output)?;
+    println!(
+        "sixmin demo: a simulated call centre on {today}, from {} local time, {}x real time",
+        args.start_at.format("%H:%M"),
+        args.speed
+    );
+    println!("  status page   http://{address}/   (Hebrew: http://{address}/?lang=he)");
+    println!("  metrics       http://{address}/metrics");
+    println!("  health        http://{address}/healthz  http://{address}/readyz");
+    println!("  press Ctrl-C to stop");
+
+    let wall_start = Instant::now();
+    let mut next = 0usize;
+    let mut last_refresh = Instant::now() - Duration::from_secs(60);
+    let mut ticker = tokio::time::interval(Duration::from_millis(100));
+    let deadline = args
+        .duration
+        .map(|seconds| wall_start + Duration::from_secs_f64(seconds));
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = tokio::signal::ctrl_c() => break,
+        }
+        let elapsed = wall_start.elapsed().as_secs_f64();
+        let sim_now = sim_start + (elapsed * args.speed * 1e9) as i64;
+        while next < events.len() && events[next].ts <= sim_now {
+            live.ingest_line(events[next].line.as_bytes());
+            next += 1;
+        }
+        live.advance_to(sim_now);
+        shared.set_ready(true);
+        if last_refresh.elapsed() >= Duration::from_millis(args.refresh_ms) {
+            live.refresh();
+            last_refresh = Instant::now();
+        }
+        if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+            break;
+        }
+    }
+    live.refresh();
+    // The server may already have stopped on its own; then there is nothing to tell it.
+    stop_tx.send(()).ok();
+    match server.await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => eprintln!("warning: the HTTP server stopped with an error: {error}"),
+        Err(error) => eprintln!("warning: the HTTP server task failed: {error}"),
+    }
+    let counters = live.engine.counters();
+    println!(
+        "sixmin demo: stopped; {} events judged, {} calls still open",
+        counters.accepted,
+        live.engine.open_calls()
+    );
+    Ok(())
+}
+
+/// Parses `HH:MM`.
+pub fn parse_time_of_day(text: &str) -> Result<NaiveTime, String> {
+    NaiveTime::parse_from_str(text, "%H:%M")
+        .map_err(|_| format!("`{text}` is not a time of day; write `HH:MM`, for example `10:30`"))
+}
