@@ -144,19 +144,28 @@ struct WireEvent<'a> {
     attrs: Option<&'a RawValue>,
 }
 
-/// The fields of an event whose JSON types are already right, before the value checks.
+/// An optional field as read: absent, a value, or of the wrong JSON type (reported only
+/// when the checks reach that field, so the reason order never depends on the path).
+type OptionalField<'a> = Result<Option<Cow<'a, str>>, Invalid>;
+
+/// The fields of an event whose required fields have the right JSON types, before the
+/// value checks.
 struct Fields<'a> {
     version_is_one: bool,
     event_id: Cow<'a, str>,
     call_id: Cow<'a, str>,
     kind: Cow<'a, str>,
     ts: Cow<'a, str>,
-    tenant: Option<Cow<'a, str>>,
-    queue: Option<Cow<'a, str>>,
-    topic: Option<Cow<'a, str>>,
-    agent: Option<Cow<'a, str>>,
-    outcome: Option<Cow<'a, str>>,
-    attrs: Option<Cow<'a, str>>,
+    tenant: OptionalField<'a>,
+    queue: OptionalField<'a>,
+    topic: OptionalField<'a>,
+    agent: OptionalField<'a>,
+    outcome: OptionalField<'a>,
+    attrs: OptionalField<'a>,
+}
+
+fn attrs_not_an_object() -> Invalid {
+    Invalid::new(InvalidReason::WrongType, "field `attrs` is not an object")
 }
 
 /// Decodes one event of at most [`DEFAULT_MAX_EVENT_BYTES`].
@@ -182,20 +191,15 @@ pub fn decode_event_with_limit(bytes: &[u8], max_bytes: usize) -> Result<Event<'
             call_id: wire.call_id,
             kind: wire.kind,
             ts: wire.ts,
-            tenant: wire.tenant,
-            queue: wire.queue,
-            topic: wire.topic,
-            agent: wire.agent,
-            outcome: wire.outcome,
+            tenant: Ok(wire.tenant),
+            queue: Ok(wire.queue),
+            topic: Ok(wire.topic),
+            agent: Ok(wire.agent),
+            outcome: Ok(wire.outcome),
             attrs: match wire.attrs {
-                Some(raw) if !raw.get().starts_with('{') => {
-                    return Err(Invalid::new(
-                        InvalidReason::WrongType,
-                        "field `attrs` is not an object",
-                    ))
-                }
-                Some(raw) => Some(Cow::Borrowed(raw.get())),
-                None => None,
+                Some(raw) if !raw.get().starts_with('{') => Err(attrs_not_an_object()),
+                Some(raw) => Ok(Some(Cow::Borrowed(raw.get()))),
+                None => Ok(None),
             },
         }),
         Err(_) => decode_slow_path(bytes),
@@ -239,20 +243,15 @@ fn decode_slow_path(bytes: &[u8]) -> Result<Event<'static>, Invalid> {
     let call_id = required_string(&object, "call_id")?;
     let kind = required_string(&object, "type")?;
     let ts = required_string(&object, "ts")?;
-    let tenant = optional_string(&object, "tenant")?;
-    let queue = optional_string(&object, "queue")?;
-    let topic = optional_string(&object, "topic")?;
-    let agent = optional_string(&object, "agent")?;
-    let outcome = optional_string(&object, "outcome")?;
+    let tenant = optional_string(&object, "tenant");
+    let queue = optional_string(&object, "queue");
+    let topic = optional_string(&object, "topic");
+    let agent = optional_string(&object, "agent");
+    let outcome = optional_string(&object, "outcome");
     let attrs = match object.get("attrs") {
-        None | Some(Value::Null) => None,
-        Some(attrs @ Value::Object(_)) => Some(Cow::Owned(attrs.to_string())),
-        Some(_) => {
-            return Err(Invalid::new(
-                InvalidReason::WrongType,
-                "field `attrs` is not an object",
-            ))
-        }
+        None | Some(Value::Null) => Ok(None),
+        Some(attrs @ Value::Object(_)) => Ok(Some(Cow::Owned(attrs.to_string()))),
+        Some(_) => Err(attrs_not_an_object()),
     };
     check_fields(Fields {
         version_is_one,
@@ -318,11 +317,13 @@ fn check_length(field: &str, text: &str, max_chars: usize) -> Result<(), Invalid
     Ok(())
 }
 
-fn check_optional(field: &str, text: &Option<Cow<'_, str>>) -> Result<(), Invalid> {
-    match text {
-        Some(text) => check_length(field, text, MAX_NAME_CHARS),
-        None => Ok(()),
+/// Checks an optional field's type, emptiness and length, in that order.
+fn check_optional<'a>(field: &str, value: OptionalField<'a>) -> OptionalField<'a> {
+    let value = value?;
+    if let Some(text) = &value {
+        check_length(field, text, MAX_NAME_CHARS)?;
     }
+    Ok(value)
 }
 
 /// The value checks shared by both paths, in one fixed order so that an event with
@@ -348,30 +349,31 @@ fn check_fields(fields: Fields<'_>) -> Result<Event<'_>, Invalid> {
             "field `ts` is not an RFC 3339 timestamp with an offset",
         )
     })?;
-    check_optional("tenant", &fields.tenant)?;
-    check_optional("queue", &fields.queue)?;
-    check_optional("topic", &fields.topic)?;
-    check_optional("agent", &fields.agent)?;
-    let outcome = match &fields.outcome {
+    let tenant = check_optional("tenant", fields.tenant)?;
+    let queue = check_optional("queue", fields.queue)?;
+    let topic = check_optional("topic", fields.topic)?;
+    let agent = check_optional("agent", fields.agent)?;
+    let outcome = match fields.outcome? {
         None => None,
-        Some(name) => Some(CallbackOutcome::from_wire(name).ok_or_else(|| {
+        Some(name) => Some(CallbackOutcome::from_wire(&name).ok_or_else(|| {
             Invalid::new(
                 InvalidReason::BadOutcome,
                 "field `outcome` is neither `reached` nor `no_answer`",
             )
         })?),
     };
+    let attrs = fields.attrs?;
     Ok(Event {
         event_id: fields.event_id,
         call_id: fields.call_id,
         kind,
         ts,
-        tenant: fields.tenant,
-        queue: fields.queue,
-        topic: fields.topic,
-        agent: fields.agent,
+        tenant,
+        queue,
+        topic,
+        agent,
         outcome,
-        attrs: fields.attrs,
+        attrs,
     })
 }
 

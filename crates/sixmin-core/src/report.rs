@@ -278,6 +278,13 @@ impl Engine {
         generated_at: String,
         sources: Vec<String>,
     ) -> PeriodReport {
+        let (per_row, pending) = self.period_tallies(period);
+        self.report_from_tallies(period, generated_at, sources, &per_row, pending)
+    }
+
+    /// The tallies of `period` per (tenant, topic): final verdicts plus pending calls
+    /// judged so far, and how many calls were pending.
+    pub fn period_tallies(&self, period: Period) -> (BTreeMap<(String, String), Tally>, u64) {
         let mut per_row: BTreeMap<(String, String), Tally> = BTreeMap::new();
         for (day, tenant, topic, tally) in self.tallies() {
             if period.contains(day) {
@@ -305,9 +312,20 @@ impl Engine {
                     flags: &entry.flags,
                 });
         }
+        (per_row, pending)
+    }
+
+    fn report_from_tallies(
+        &self,
+        period: Period,
+        generated_at: String,
+        sources: Vec<String>,
+        per_row: &BTreeMap<(String, String), Tally>,
+        pending: u64,
+    ) -> PeriodReport {
         let mut totals = Tally::default();
         let mut rows = Vec::with_capacity(per_row.len());
-        for ((tenant, topic), tally) in &per_row {
+        for ((tenant, topic), tally) in per_row {
             totals.merge(tally);
             let limit_ms = self.pack.judge_topic(Some(topic)).limit_ms;
             rows.push(ReportRow::from_tally(tenant, topic, Some(limit_ms), tally));

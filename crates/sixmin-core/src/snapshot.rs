@@ -180,10 +180,16 @@ pub struct TallySnapshot {
     pub answer_wait: String,
     /// Exact maximum answer wait.
     pub answer_wait_max_ms: Option<u64>,
+    /// Exact sum of answer waits (decimal text: it can exceed 64 bits).
+    #[serde(default)]
+    pub answer_wait_sum_ms: String,
     /// Abandon waits: base64 of the V2 + deflate histogram encoding.
     pub abandon_wait: String,
     /// Exact maximum abandon wait.
     pub abandon_wait_max_ms: Option<u64>,
+    /// Exact sum of abandon waits (decimal text).
+    #[serde(default)]
+    pub abandon_wait_sum_ms: String,
 }
 
 /// Live breaches raised for one tenant, topic and rule.
@@ -207,7 +213,18 @@ fn encode_histogram(histogram: &WaitHistogram) -> Result<String, SnapshotError> 
     Ok(BASE64.encode(bytes))
 }
 
-fn decode_histogram(text: &str, max_ms: Option<u64>) -> Result<WaitHistogram, SnapshotError> {
+fn decode_histogram(
+    text: &str,
+    max_ms: Option<u64>,
+    sum_ms: &str,
+) -> Result<WaitHistogram, SnapshotError> {
+    let sum_ms: u128 = if sum_ms.is_empty() {
+        0
+    } else {
+        sum_ms
+            .parse()
+            .map_err(|_| SnapshotError::Damaged(format!("`{sum_ms}` is not a sum")))?
+    };
     let bytes = BASE64
         .decode(text)
         .map_err(|error| SnapshotError::Damaged(format!("histogram is not base64: {error}")))?;
@@ -215,7 +232,7 @@ fn decode_histogram(text: &str, max_ms: Option<u64>) -> Result<WaitHistogram, Sn
         .deserialize(&mut bytes.as_slice())
         .map_err(|error| SnapshotError::Damaged(format!("decoding a histogram: {error:?}")))?;
     histogram.auto(true);
-    Ok(WaitHistogram::from_parts(histogram, max_ms))
+    Ok(WaitHistogram::from_parts(histogram, max_ms, sum_ms))
 }
 
 fn parse_instant(text: &str) -> Result<Nanos, SnapshotError> {
@@ -299,8 +316,10 @@ impl Engine {
                 orphans: tally.orphans,
                 answer_wait: encode_histogram(&tally.answer_wait)?,
                 answer_wait_max_ms: tally.answer_wait.max_ms(),
+                answer_wait_sum_ms: tally.answer_wait.sum_ms().to_string(),
                 abandon_wait: encode_histogram(&tally.abandon_wait)?,
                 abandon_wait_max_ms: tally.abandon_wait.max_ms(),
+                abandon_wait_sum_ms: tally.abandon_wait.sum_ms().to_string(),
             });
         }
         tallies.sort_by(|a, b| (&a.day, &a.tenant, &a.topic).cmp(&(&b.day, &b.tenant, &b.topic)));
@@ -432,8 +451,16 @@ impl Engine {
                 breached_calls: stored.breached_calls,
                 stop_before_start: stored.stop_before_start,
                 orphans: stored.orphans,
-                answer_wait: decode_histogram(&stored.answer_wait, stored.answer_wait_max_ms)?,
-                abandon_wait: decode_histogram(&stored.abandon_wait, stored.abandon_wait_max_ms)?,
+                answer_wait: decode_histogram(
+                    &stored.answer_wait,
+                    stored.answer_wait_max_ms,
+                    &stored.answer_wait_sum_ms,
+                )?,
+                abandon_wait: decode_histogram(
+                    &stored.abandon_wait,
+                    stored.abandon_wait_max_ms,
+                    &stored.abandon_wait_sum_ms,
+                )?,
             };
             engine.tallies.insert((day, tenant, topic), tally);
         }

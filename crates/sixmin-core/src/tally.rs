@@ -24,6 +24,8 @@ pub const HISTOGRAM_SIGFIG: u8 = 3;
 pub struct WaitHistogram {
     storage: Storage,
     max_ms: Option<u64>,
+    /// The exact sum of the waits (for averages and Prometheus summaries).
+    sum_ms: u128,
 }
 
 #[derive(Debug, Clone)]
@@ -43,7 +45,9 @@ impl Default for WaitHistogram {
 
 impl PartialEq for WaitHistogram {
     fn eq(&self, other: &Self) -> bool {
-        self.max_ms == other.max_ms && *self.histogram() == *other.histogram()
+        self.max_ms == other.max_ms
+            && self.sum_ms == other.sum_ms
+            && *self.histogram() == *other.histogram()
     }
 }
 
@@ -68,13 +72,14 @@ impl WaitHistogram {
         WaitHistogram {
             storage: Storage::Sparse(Vec::new()),
             max_ms: None,
+            sum_ms: 0,
         }
     }
 
     /// Rebuilds a distribution from a histogram (snapshots). Small ones go back to the
     /// list form: each bucket's value is recorded as many times as it was counted, which
     /// rebuilds exactly the same histogram.
-    pub fn from_parts(histogram: Histogram<u64>, max_ms: Option<u64>) -> Self {
+    pub fn from_parts(histogram: Histogram<u64>, max_ms: Option<u64>, sum_ms: u128) -> Self {
         let storage = if histogram.len() as usize <= SPARSE_LIMIT {
             let mut waits = Vec::with_capacity(histogram.len() as usize);
             for bucket in histogram.iter_recorded() {
@@ -86,7 +91,11 @@ impl WaitHistogram {
         } else {
             Storage::Dense(Box::new(histogram))
         };
-        WaitHistogram { storage, max_ms }
+        WaitHistogram {
+            storage,
+            max_ms,
+            sum_ms,
+        }
     }
 
     /// The distribution as an HdrHistogram (built on demand from the list form).
@@ -108,8 +117,14 @@ impl WaitHistogram {
         self.max_ms
     }
 
+    /// The exact sum of the waits recorded, in milliseconds.
+    pub fn sum_ms(&self) -> u128 {
+        self.sum_ms
+    }
+
     /// Records one wait.
     pub fn record(&mut self, wait_ms: u64) {
+        self.sum_ms += u128::from(wait_ms);
         self.max_ms = Some(self.max_ms.map_or(wait_ms, |max| max.max(wait_ms)));
         match &mut self.storage {
             Storage::Dense(histogram) => record_into(histogram, wait_ms, 1),
@@ -131,6 +146,7 @@ impl WaitHistogram {
 
     /// Adds another distribution into this one.
     pub fn merge(&mut self, other: &WaitHistogram) {
+        self.sum_ms += other.sum_ms;
         self.max_ms = match (self.max_ms, other.max_ms) {
             (Some(a), Some(b)) => Some(a.max(b)),
             (a, b) => a.or(b),
@@ -392,13 +408,15 @@ mod tests {
             }
         }
         assert!(matches!(distribution.storage, Storage::Dense(_)));
-        let rebuilt = WaitHistogram::from_parts(direct.clone(), distribution.max_ms());
+        let rebuilt =
+            WaitHistogram::from_parts(direct.clone(), distribution.max_ms(), distribution.sum_ms());
         assert_eq!(rebuilt, distribution);
         let small = WaitHistogram::from_parts(
             WaitHistogram::from_iter_for_test(&waits[..100])
                 .histogram()
                 .into_owned(),
             Some(1),
+            0,
         );
         assert!(matches!(small.storage, Storage::Sparse(_)));
         assert_eq!(

@@ -13,6 +13,7 @@
 //!   ([`LabelLimits`]). No call ids, phone numbers or `attrs` ever become labels.
 
 pub mod names;
+mod summary;
 mod windows;
 
 use std::collections::BTreeSet;
@@ -22,8 +23,9 @@ use prometheus::{
     Encoder, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry,
     TextEncoder,
 };
-use sixmin_core::{Engine, InputCounters, LiveBreach, Period, Verdict};
+use sixmin_core::{Engine, InputCounters, LiveBreach, Period, Verdict, WaitHistogram};
 
+pub use crate::summary::{QuantileSummaries, SummarySample};
 pub use crate::windows::LiveWindows;
 
 /// A metrics error (registration clashes; never raised by observing).
@@ -90,7 +92,7 @@ pub struct Metrics {
     breaches_total: IntCounterVec,
     live_breaches_total: IntCounterVec,
     answer_wait_seconds: HistogramVec,
-    wait_quantile_seconds: GaugeVec,
+    wait_quantile_seconds: QuantileSummaries,
     compliance_ratio: GaugeVec,
     calls_waiting: IntGaugeVec,
     oldest_wait_seconds: GaugeVec,
@@ -215,7 +217,11 @@ impl Metrics {
             breaches_total: counter(registry, names::BREACHES_TOTAL, "Breaches in final verdicts, by rule id of the pack.", &["tenant", "topic", "rule"])?,
             live_breaches_total: counter(registry, names::LIVE_BREACHES_TOTAL, "Callers who crossed the limit of their current topic while still waiting, or callbacks and SMS overdue, counted at that moment.", &["tenant", "topic", "rule"])?,
             answer_wait_seconds,
-            wait_quantile_seconds: gauge(registry, names::WAIT_QUANTILE_SECONDS, "Answer-wait quantiles from HdrHistogram (3 significant digits), per window: 5m and 1h sliding, day and month calendar in the pack's time zone.", &["tenant", "topic", "window", "quantile"])?,
+            wait_quantile_seconds: {
+                let summaries = QuantileSummaries::new(names::WAIT_QUANTILE_SECONDS, "Answer-wait quantiles from HdrHistogram (3 significant digits; quantile 1 is the exact maximum), with the exact count and sum, per window: 5m and 1h sliding, day and month calendar in the pack's time zone.")?;
+                registry.register(Box::new(summaries.clone()))?;
+                summaries
+            },
             compliance_ratio: gauge(registry, names::COMPLIANCE_RATIO, "1 - breached calls / (offered - incomplete), per window, as in the period report.", &["tenant", "topic", "window"])?,
             calls_waiting: int_gauge(registry, names::CALLS_WAITING, "Callers waiting for a human now.", &["tenant", "topic", "queue"])?,
             oldest_wait_seconds: gauge(registry, names::OLDEST_WAIT_SECONDS, "The longest current wait, from dialing, in seconds.", &["tenant", "topic", "queue"])?,
@@ -326,14 +332,15 @@ impl Metrics {
                 .with_label_values(&[tenant, topic])
                 .add(group.at_risk as i64);
         }
-        self.wait_quantile_seconds.reset();
         self.compliance_ratio.reset();
+        let mut summaries = Vec::new();
         for (window, summary) in windows.summaries(now) {
             self.publish_window(
+                &mut summaries,
                 window,
                 &summary.tenant,
                 &summary.topic,
-                summary.quantiles,
+                &summary.answer_waits,
                 summary.compliance,
             );
         }
@@ -349,36 +356,49 @@ impl Metrics {
             ),
         ];
         for (window, period) in periods {
-            let report = engine.period_report(period, String::new(), Vec::new());
-            for row in &report.rows {
-                let wait = &row.answer_wait_ms;
-                let quantiles = [wait.p50, wait.p90, wait.p95, wait.p99, wait.max];
+            let (tallies, _) = engine.period_tallies(period);
+            for ((tenant, topic), tally) in &tallies {
                 self.publish_window(
+                    &mut summaries,
                     window,
-                    &row.tenant,
-                    &row.topic,
-                    quantiles,
-                    row.compliance_ratio,
+                    tenant,
+                    topic,
+                    &tally.answer_wait,
+                    tally.compliance_ratio(),
                 );
             }
         }
+        self.wait_quantile_seconds.publish(summaries);
     }
 
     fn publish_window(
         &mut self,
+        summaries: &mut Vec<SummarySample>,
         window: &str,
         tenant: &str,
         topic: &str,
-        quantiles: [Option<u64>; 5],
+        answer_waits: &WaitHistogram,
         compliance: Option<f64>,
     ) {
         let [tenant, topic] = self.tenant_topic(tenant, topic);
-        for ((_, quantile), value) in names::QUANTILES.iter().zip(quantiles) {
-            if let Some(value_ms) = value {
-                self.wait_quantile_seconds
-                    .with_label_values(&[tenant, topic, window, quantile])
-                    .set(value_ms as f64 / 1000.0);
-            }
+        if !answer_waits.is_empty() {
+            let q = answer_waits.quantiles();
+            let values = [q.p50, q.p90, q.p95, q.p99, q.max];
+            let quantiles = names::QUANTILES
+                .iter()
+                .zip(values)
+                .filter_map(|((quantile, _), value)| {
+                    value.map(|ms| (*quantile, ms as f64 / 1000.0))
+                })
+                .collect();
+            summaries.push(SummarySample {
+                tenant: tenant.to_owned(),
+                topic: topic.to_owned(),
+                window: window.to_owned(),
+                quantiles,
+                count: answer_waits.len(),
+                sum_seconds: answer_waits.sum_ms() as f64 / 1000.0,
+            });
         }
         if let Some(ratio) = compliance {
             self.compliance_ratio

@@ -22,8 +22,8 @@ pub struct WindowSummary {
     pub tenant: String,
     /// Topic.
     pub topic: String,
-    /// p50, p90, p95, p99, max of answer waits, milliseconds.
-    pub quantiles: [Option<u64>; 5],
+    /// Answer waits.
+    pub answer_waits: WaitHistogram,
     /// 1 − over-limit / stopped, if anything stopped.
     pub compliance: Option<f64>,
 }
@@ -85,7 +85,6 @@ impl LiveWindows {
                 }
             }
             for ((tenant, topic), bucket) in merged {
-                let q = bucket.answer_waits.quantiles();
                 let compliance = (bucket.stopped > 0)
                     .then(|| 1.0 - bucket.over_limit as f64 / bucket.stopped as f64);
                 out.push((
@@ -93,7 +92,7 @@ impl LiveWindows {
                     WindowSummary {
                         tenant,
                         topic,
-                        quantiles: [q.p50, q.p90, q.p95, q.p99, q.max],
+                        answer_waits: bucket.answer_waits,
                         compliance,
                     },
                 ));

@@ -49,11 +49,30 @@ pub struct TopicStatus {
     pub offered_today: u64,
 }
 
+/// A live breach as the page lists it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct BreachRow {
+    /// When the limit passed, local time of the pack's zone (`YYYY-MM-DD HH:MM:SS`).
+    pub due_local: String,
+    /// Rule id.
+    pub rule: String,
+    /// Tenant.
+    pub tenant: String,
+    /// Topic.
+    pub topic: String,
+    /// Queue, if known.
+    pub queue: Option<String>,
+    /// Call id.
+    pub call_id: String,
+}
+
 /// Everything the page shows.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct StatusView {
-    /// The engine clock (RFC 3339 in the pack's time zone).
+    /// The engine clock, local time of the pack's zone (`YYYY-MM-DD HH:MM:SS`).
     pub as_of: String,
+    /// The pack's time zone.
+    pub timezone: String,
     /// The rule pack, `name@version`.
     pub rule_pack: String,
     /// The pack's compliance target.
@@ -61,9 +80,17 @@ pub struct StatusView {
     /// Per tenant and topic.
     pub topics: Vec<TopicStatus>,
     /// The latest live breaches, newest first.
-    pub recent_breaches: Vec<LiveBreach>,
+    pub recent_breaches: Vec<BreachRow>,
     /// Live breaches since start.
     pub live_breaches_total: u64,
+}
+
+/// `YYYY-MM-DD HH:MM:SS` in `zone`.
+fn local_text(instant: sixmin_core::time::Nanos, zone: chrono_tz::Tz) -> String {
+    chrono::DateTime::<chrono::Utc>::from_timestamp_nanos(instant)
+        .with_timezone(&zone)
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string()
 }
 
 fn topic_entry<'m>(
@@ -86,10 +113,25 @@ impl StatusView {
     /// Builds the view from the engine and the recent live breaches (oldest first).
     pub fn build(engine: &Engine, recent: &VecDeque<LiveBreach>, live_total: u64) -> StatusView {
         let pack = engine.pack();
+        let zone = pack.timezone;
+        let recent_breaches = recent
+            .iter()
+            .rev()
+            .map(|breach| BreachRow {
+                due_local: sixmin_core::time::parse_rfc3339(&breach.due_at)
+                    .map_or_else(|| breach.due_at.clone(), |due| local_text(due, zone)),
+                rule: breach.rule.clone(),
+                tenant: breach.tenant.clone(),
+                topic: breach.topic.clone(),
+                queue: breach.queue.clone(),
+                call_id: breach.call_id.clone(),
+            })
+            .collect();
         let mut view = StatusView {
             rule_pack: pack.label(),
+            timezone: zone.name().to_owned(),
             target_ratio: pack.target_ratio,
-            recent_breaches: recent.iter().rev().cloned().collect(),
+            recent_breaches,
             live_breaches_total: live_total,
             ..StatusView::default()
         };
@@ -123,7 +165,7 @@ impl StatusView {
             let status = topic_entry(&mut topics, &row.tenant, &row.topic, limit_ms);
             status.compliance_month = row.compliance_ratio;
         }
-        view.as_of = sixmin_core::time::format_in_zone(now, pack.timezone);
+        view.as_of = local_text(now, zone);
         view.topics = topics.into_values().collect();
         view
     }
@@ -249,6 +291,23 @@ fn escape(text: &str) -> String {
     escaped
 }
 
+/// A local `YYYY-MM-DD HH:MM:SS` as the reader writes it: unchanged in English,
+/// `DD/MM/YYYY HH:MM:SS` in Hebrew.
+fn date_for(text: &str, lang: Lang) -> String {
+    match (
+        lang,
+        chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S"),
+    ) {
+        (Lang::Hebrew, Ok(parsed)) => parsed.format("%d/%m/%Y %H:%M:%S").to_string(),
+        _ => text.to_owned(),
+    }
+}
+
+/// Numbers, times and ids keep their left-to-right order inside right-to-left text.
+fn ltr(text: &str) -> String {
+    format!("<bdi dir=\"ltr\">{text}</bdi>")
+}
+
 fn minutes_seconds(seconds: f64) -> String {
     let whole = seconds.max(0.0).round() as u64;
     format!("{}:{:02}", whole / 60, whole % 60)
@@ -292,17 +351,18 @@ td.num {{ font-variant-numeric: tabular-nums; }}
 </head>
 <body>
 <h1>sixmin — {title}</h1>
-<div class="meta">{as_of_label} <time id="as-of">{as_of}</time> · {rule_pack_label} {rule_pack} · {target_label} {target}</div>
+<div class="meta">{as_of_label} <time id="as-of">{as_of}</time> ({zone}) · {rule_pack_label} {rule_pack} · {target_label} {target}</div>
 "#,
         lang = labels.lang,
         dir = labels.dir,
         title = labels.title,
         as_of_label = labels.as_of,
-        as_of = escape(&view.as_of),
+        as_of = ltr(&escape(&date_for(&view.as_of, lang))),
+        zone = escape(&view.timezone),
         rule_pack_label = labels.rule_pack,
-        rule_pack = escape(&view.rule_pack),
+        rule_pack = ltr(&escape(&view.rule_pack)),
         target_label = labels.target,
-        target = percent(Some(view.target_ratio)),
+        target = ltr(&percent(Some(view.target_ratio))),
     );
     if view.topics.is_empty() {
         putln!(html, "<p>{}</p>", labels.no_data);
@@ -331,7 +391,7 @@ td.num {{ font-variant-numeric: tabular-nums; }}
                  <td class=\"num\" data-field=\"waiting\">{waiting}</td>\
                  <td class=\"num {over_class}\" data-field=\"over_limit\">{over_limit}</td>\
                  <td class=\"num {risk_class}\" data-field=\"at_risk\">{at_risk}</td>\
-                 <td class=\"num\" data-field=\"oldest\" data-seconds=\"{oldest_raw:.3}\">{oldest} / {limit}<span class=\"bar{bar_class}\"><span style=\"width:{width:.0}%\"></span></span></td>\
+                 <td class=\"num\" data-field=\"oldest\" data-seconds=\"{oldest_raw:.3}\">{oldest_and_limit}<span class=\"bar{bar_class}\"><span style=\"width:{width:.0}%\"></span></span></td>\
                  <td class=\"num {today_class}\" data-field=\"compliance_today\">{today}</td>\
                  <td class=\"num {month_class}\" data-field=\"compliance_month\">{month}</td>\
                  <td class=\"num\" data-field=\"p95_today\">{p95}</td>\
@@ -345,15 +405,18 @@ td.num {{ font-variant-numeric: tabular-nums; }}
                 at_risk = topic.at_risk,
                 risk_class = if topic.at_risk > 0 { "warn" } else { "" },
                 oldest_raw = topic.oldest_wait_seconds,
-                oldest = minutes_seconds(topic.oldest_wait_seconds),
-                limit = minutes_seconds(topic.limit_seconds),
+                oldest_and_limit = ltr(&format!(
+                    "{} / {}",
+                    minutes_seconds(topic.oldest_wait_seconds),
+                    minutes_seconds(topic.limit_seconds)
+                )),
                 bar_class = if over { " over" } else { "" },
                 width = share * 100.0,
                 today_class = compliance_class(topic.compliance_today),
-                today = percent(topic.compliance_today),
+                today = ltr(&percent(topic.compliance_today)),
                 month_class = compliance_class(topic.compliance_month),
-                month = percent(topic.compliance_month),
-                p95 = topic.p95_today_seconds.map_or("–".to_owned(), minutes_seconds),
+                month = ltr(&percent(topic.compliance_month)),
+                p95 = ltr(&topic.p95_today_seconds.map_or("–".to_owned(), minutes_seconds)),
                 offered = topic.offered_today,
             );
         }
@@ -378,12 +441,12 @@ td.num {{ font-variant-numeric: tabular-nums; }}
             putln!(
                 html,
                 "<tr><td class=\"num\">{}</td><td class=\"bad\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                escape(&breach.due_at),
-                escape(&breach.rule),
+                ltr(&escape(&date_for(&breach.due_local, lang))),
+                ltr(&escape(&breach.rule)),
                 escape(&breach.tenant),
                 escape(&topic_name(&breach.topic, lang)),
                 escape(breach.queue.as_deref().unwrap_or("–")),
-                escape(&breach.call_id),
+                ltr(&escape(&breach.call_id)),
             );
         }
         html.push_str("</tbody></table>\n");
@@ -398,7 +461,8 @@ mod tests {
 
     fn view() -> StatusView {
         StatusView {
-            as_of: "2026-10-04T11:00:00+03:00".into(),
+            as_of: "2026-10-04 11:00:00".into(),
+            timezone: "Asia/Jerusalem".into(),
             rule_pack: "il-consumer-protection@2019-07".into(),
             target_ratio: 0.99,
             topics: vec![TopicStatus {
@@ -424,7 +488,8 @@ mod tests {
         let html = render_html(&view(), Lang::English, 5);
         assert!(html.contains(r#"<html lang="en" dir="ltr">"#));
         assert!(html.contains(r#"data-field="waiting">3<"#));
-        assert!(html.contains("6:40 / 6:00"));
+        assert!(html.contains(r#"<bdi dir="ltr">6:40 / 6:00</bdi>"#));
+        assert!(html.contains("2026-10-04 11:00:00"));
         assert!(html.contains("95.0 %"));
         assert!(html.contains(r#"<meta http-equiv="refresh" content="5">"#));
         assert!(
@@ -443,6 +508,10 @@ mod tests {
         assert!(html.contains(r#"<html lang="he" dir="rtl">"#));
         assert!(html.contains("חיוב (billing)"));
         assert!(html.contains("ממתינים עכשיו"));
+        assert!(
+            html.contains("04/10/2026 11:00:00"),
+            "dates as an Israeli reader writes them"
+        );
     }
 
     #[test]

@@ -1,34 +1,154 @@
-//! A deterministic call-centre generator: the same seed and settings give the same events,
-//! byte for byte.
+//! A deterministic, discrete-event call-centre simulator that emits v1 call events: the
+//! same settings give the same events, byte for byte.
 //!
-//! It models what the law cares about: arrivals with an intraday profile, a topic mix
-//! (with adapter aliases, Hebrew included), IVR time, queue waits that grow in an overload
-//! hour, caller patience, long-wait announcements (some late or missing), callbacks with
-//! their attempts and SMS, transfers, and the data-quality faults real feeds have
-//! (duplicates, events out of order, lost `ended`/stop/`call_started`, clock skew).
-//! Events come out in *arrival* order: by time, with some delayed by a bounded jitter.
+//! # The model
+//!
+//! Time runs in the call centre's local time zone (`SimConfig::timezone`), day by day from
+//! `first_day`, for `days` days or without end (`run_forever`, for a live demo).
+//!
+//! - **Arrivals** are a Poisson process whose rate is constant within each local hour:
+//!   `calls_per_day × weekday_volume[weekday] × hourly[weekday][hour] / Σ hourly[weekday]`
+//!   calls an hour ([`ArrivalProfile`]). The default profile is an Israeli week: Sunday to
+//!   Thursday open 08:00–20:00 (Sunday busier), Friday 08:00–13:00 with about a third of
+//!   the calls, Saturday closed.
+//! - **IVR**: a caller spends 8–45 s in the IVR (queue `ivr`), chooses a topic from a
+//!   weighted mix ([`TopicSpec`]: `fault` with its adapter aliases `repair` and `תקלה`,
+//!   `billing`, `cancellation`, `general`, and custom topics `sales`, `moving`) and is
+//!   queued in the topic's queue (`tech`, `billing`, `retention`, `service`, `sales`).
+//!   A few callers choose no topic (3 %) or leave it to the agent, who classifies the call
+//!   within 2 minutes of answering (4 %); both wait in the `general` topic's queue.
+//! - **Agents** work in pools per queue, in shifts ([`AgentPool`], [`Shift`]). Each queue
+//!   is first in, first out; the agent idle longest takes the next caller. When
+//!   `pools` is empty the pools are sized automatically ([`SimConfig::auto_pools`]): a
+//!   morning and an evening shift per open day (one on a short day), each staffed by the
+//!   Erlang C model for its busiest hour (80 % of callers answered within 60 s), times
+//!   `staffing_factor`. The last shift of a day ends 15 minutes after closing time, so
+//!   that the queue drains; an agent at the end of a shift finishes the call in hand.
+//! - **Service** (the conversation, `answered` to `ended`) is lognormal per topic (a
+//!   median and a shape), between 20 s and 24 min, followed by an after-call wrap-up of
+//!   about `wrap_up_s` during which the agent takes no call.
+//! - **Patience**: each caller hangs up after a lognormal time from dialing (median
+//!   `patience_median_s`, shape 0.7, between 5 s and 45 min), unless answered first
+//!   (`abandoned`, then `ended`).
+//! - **Announcements**: a long-wait message is played at `announcement_after_s` plus up to
+//!   45 s from dialing to a caller still waiting; for `announcement_late_share` of the
+//!   calls it is late (125–200 s) and for `announcement_missing_share` it never plays.
+//! - **Callbacks**: the announcement offers a callback; a caller facing a long estimated
+//!   wait (callers waiting × mean handling time ÷ agents on duty, 2 minutes or more) takes it
+//!   with probability `callback_share` (a fifth of that otherwise), a few seconds later
+//!   (`callback_requested`, then `ended`: the caller leaves the queue). From 15 minutes
+//!   after the request an idle agent of the queue with nobody waiting calls back, oldest
+//!   request first; a callback nobody took is made by the queue's callback desk (agent
+//!   `{queue}-callbacks`) 2 h 20 min
+//!   to 2 h 58 min after the request; `callback_late_share` of them are forgotten and made
+//!   3 h 0 min 30 s to 3 h 20 min after it (late). The attempt reaches the caller with
+//!   probability `callback_reached_share`; after a `no_answer` an SMS is sent within
+//!   9 minutes, or late (10–12 minutes, `sms_late_share`), or not at all
+//!   (`sms_missing_share`).
+//! - **Transfers**: `transfer_share` of the callers are routed to a wrong queue and moved
+//!   to the right one 20–100 s after queueing if still waiting (`transferred` and
+//!   `queued`, at the tail of the new queue; the wait goes on).
+//! - **Overload** (`overload`): every open day a spike hits late in the morning: from a
+//!   start between 10:00 and 11:00 for 60–120 minutes, arrivals rise by about
+//!   `overload_share` (0.67 to 1.33 times it, drawn per day) and `overload_absent_share`
+//!   of the agents on duty are away. The queues grow, waits pass 3 and 6 minutes, callers
+//!   abandon or take callbacks, and the backlog takes a while to drain.
+//! - **Data-quality faults** that real feeds have: each event is delayed with probability
+//!   `jitter_share` (arrival = time + a delay under `max_jitter_ms`) and sent twice with
+//!   probability `duplicate_share` (the copy delayed the same way). With `faults`: a lost
+//!   `ended` (1 %), a lost stop (`answered` or `abandoned`, 0.3 %; a `callback_requested`
+//!   is never lost), a call whose `call_started` is lost (0.3 %), and an answer stamped 2 s
+//!   before its start by a skewed clock (0.2 % of the calls, when answered within 5
+//!   minutes). 3 % of the `call_started` events carry no tenant.
+//!
+//! With the defaults (400 calls a weekday, overload on: +20 to +40 % arrivals and half
+//! of the agents away for 1–2 hours a day) about one call in ten breaks a wait limit, nearly
+//! all of them in and just after the spike; without the overload about one in a hundred
+//! or fewer does (small teams have a tail).
+//!
+//! Every event of a call is stamped at most 30 minutes after the call's close (its stop or
+//! `ended`; for a callback, 3 h 10 min after the request or the in-time reached attempt):
+//! with delays under 30 minutes (`max_jitter_ms`, 20 minutes by default), a consumer that
+//! allows one hour of lateness gets no late event and no event after its call's verdict.
+//!
+//! # Output
+//!
+//! [`Simulator`] produces the events lazily in *arrival* order (by arrival time, then by
+//! emission order); [`generate`] collects a bounded run. Lines follow the v1 contract:
+//! `v`, `event_id` (`{call_id}:{n}`, unique but for deliberate duplicates), `call_id`
+//! (`c-YYYYMMDD-nnnnn`, numbered per local day), `type`, `ts` (RFC 3339, UTC,
+//! milliseconds), and `tenant`, `queue`, `topic`, `agent`, `outcome` where they apply.
+//! The only randomness is [`Rng`] seeded with `seed`; nothing depends on hash order or the
+//! clock. The memory used is that of the calls in progress and of the events not yet
+//! released, so an endless run stays small.
+//!
+//! The `simulate` example writes a stream to standard output:
+//! `cargo run --release -p sixmin-sim --example simulate -- --days 30 --calls-per-day 4000`.
 
-use chrono::{NaiveDate, TimeZone};
+use chrono::NaiveDate;
 use chrono_tz::Tz;
-use serde_json::{json, Map, Value};
 
-/// Settings of a generated stream.
+mod sim;
+mod staffing;
+
+pub use sim::Simulator;
+
+/// Settings of a simulated call centre.
 #[derive(Debug, Clone)]
 pub struct SimConfig {
     /// Seed of the pseudo-random generator.
     pub seed: u64,
     /// First local day (in `timezone`).
     pub first_day: NaiveDate,
-    /// Number of days.
+    /// Number of days with arrivals (calls in progress at the end still finish).
     pub days: u32,
-    /// Calls per day (on average; weekends less).
+    /// Whether arrivals go on without end (`days` is then ignored); for a live demo with
+    /// [`Simulator`]. [`generate`] ignores it and stops after `days`.
+    pub run_forever: bool,
+    /// Expected calls on an average full weekday (Sunday to Thursday); Friday gets less,
+    /// Saturday none (see [`ArrivalProfile`]).
     pub calls_per_day: u32,
     /// Tenants and their share of calls.
     pub tenants: Vec<(String, u32)>,
     /// The local time zone of the call centre.
     pub timezone: Tz,
-    /// Whether 11:00–12:00 is overloaded (waits several times longer).
+    /// Arrival rates by weekday and local hour.
+    pub profile: ArrivalProfile,
+    /// The topic mix and where each topic is queued.
+    pub topics: Vec<TopicSpec>,
+    /// Agent pools per queue; empty: sized from the expected load
+    /// ([`SimConfig::auto_pools`]).
+    pub pools: Vec<AgentPool>,
+    /// Factor on the automatically sized headcounts (1.0 = sized for the load).
+    pub staffing_factor: f64,
+    /// Mean after-call wrap-up of an agent, in seconds (drawn from 0.5 to 1.5 times it).
+    pub wrap_up_s: f64,
+    /// Median patience of a caller, in seconds from dialing (lognormal, shape 0.7).
+    pub patience_median_s: f64,
+    /// When the long-wait announcement plays, in seconds after dialing (plus 0–45 s).
+    pub announcement_after_s: f64,
+    /// Share of calls whose announcement plays late (125–200 s after dialing).
+    pub announcement_late_share: f64,
+    /// Share of calls whose announcement never plays.
+    pub announcement_missing_share: f64,
+    /// Chance that a caller offered a callback, with a long wait ahead, takes it.
+    pub callback_share: f64,
+    /// Share of callbacks made after the 3-hour limit (up to 3 h 20 min).
+    pub callback_late_share: f64,
+    /// Chance that a callback reaches the caller (otherwise `no_answer`).
+    pub callback_reached_share: f64,
+    /// Share of `no_answer` callbacks never followed by an SMS.
+    pub sms_missing_share: f64,
+    /// Share of `no_answer` callbacks whose SMS is late (10–12 minutes after).
+    pub sms_late_share: f64,
+    /// Share of callers routed to a wrong queue and transferred.
+    pub transfer_share: f64,
+    /// Whether a late-morning spike overloads every open day.
     pub overload: bool,
+    /// Extra arrivals during the spike, as a share of the normal rate (0.3 = +30 %).
+    pub overload_share: f64,
+    /// Share of the agents on duty who are away during the spike.
+    pub overload_absent_share: f64,
     /// Largest delay of an event behind its time, in milliseconds (keep it under half the
     /// allowed lateness so that no event is late).
     pub max_jitter_ms: i64,
@@ -46,16 +166,138 @@ impl Default for SimConfig {
             seed: 1,
             first_day: NaiveDate::from_ymd_opt(2026, 10, 4).unwrap_or_default(),
             days: 1,
+            run_forever: false,
             calls_per_day: 400,
             tenants: vec![("acme".to_owned(), 3), ("globex".to_owned(), 1)],
             timezone: chrono_tz::Asia::Jerusalem,
+            profile: ArrivalProfile::default(),
+            topics: TopicSpec::defaults(),
+            pools: Vec::new(),
+            staffing_factor: 1.0,
+            wrap_up_s: 20.0,
+            patience_median_s: 480.0,
+            announcement_after_s: 60.0,
+            announcement_late_share: 0.05,
+            announcement_missing_share: 0.04,
+            callback_share: 0.15,
+            callback_late_share: 0.04,
+            callback_reached_share: 0.7,
+            sms_missing_share: 0.06,
+            sms_late_share: 0.03,
+            transfer_share: 0.03,
             overload: true,
+            overload_share: 0.3,
+            overload_absent_share: 0.5,
             max_jitter_ms: 20 * 60 * 1000,
             jitter_share: 0.05,
             duplicate_share: 0.01,
             faults: true,
         }
     }
+}
+
+impl SimConfig {
+    /// The agent pools sized for the expected load: per queue, a shift per open weekday
+    /// (split into morning and evening when the day is open more than 7 hours), ending 15
+    /// minutes after closing, with the Erlang C headcount of its busiest hour (80 % of
+    /// callers answered within 60 s, abandonment and overload ignored) times
+    /// `staffing_factor`, at least one agent. Shifts equal on several weekdays are merged.
+    pub fn auto_pools(&self) -> Vec<AgentPool> {
+        staffing::auto_pools(self)
+    }
+}
+
+/// Arrival rates by weekday (index 0 = Sunday … 6 = Saturday) and local hour.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArrivalProfile {
+    /// Calls of each weekday relative to `calls_per_day` (0 = closed).
+    pub weekday_volume: [f64; 7],
+    /// Relative weight of each local hour, per weekday (the hours with a weight are the
+    /// opening hours).
+    pub hourly: [[f64; 24]; 7],
+}
+
+impl Default for ArrivalProfile {
+    fn default() -> Self {
+        const FULL: [f64; 24] = [
+            0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 6.0, 10.0, 12.0, 12.0, 9.0, 8.0, 9.0, 11.0,
+            12.0, 10.0, 7.0, 5.0, 0.0, 0.0, 0.0, 0.0,
+        ];
+        const SHORT: [f64; 24] = [
+            0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 8.0, 12.0, 12.0, 10.0, 6.0, 0.0, 0.0, 0.0, 0.0,
+            0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0,
+        ];
+        ArrivalProfile {
+            weekday_volume: [1.15, 1.0, 0.95, 0.95, 0.95, 0.35, 0.0],
+            hourly: [FULL, FULL, FULL, FULL, FULL, SHORT, [0.0; 24]],
+        }
+    }
+}
+
+/// A topic of the mix: its share of calls, its queue and its conversation length.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TopicSpec {
+    /// The topic as the adapter names it (an alias of the rule pack, or a custom topic).
+    pub name: String,
+    /// Relative share of calls.
+    pub weight: u32,
+    /// The queue that serves it.
+    pub queue: String,
+    /// Median conversation, in seconds.
+    pub service_median_s: f64,
+    /// Shape of the lognormal conversation length (the deviation of its logarithm).
+    pub service_sigma: f64,
+}
+
+impl TopicSpec {
+    /// A topic.
+    pub fn new(name: &str, weight: u32, queue: &str, service_median_s: f64, sigma: f64) -> Self {
+        TopicSpec {
+            name: name.to_owned(),
+            weight,
+            queue: queue.to_owned(),
+            service_median_s,
+            service_sigma: sigma,
+        }
+    }
+
+    /// The default mix: faults (with the aliases `repair` and `תקלה`) to `tech`, billing
+    /// to `billing`, cancellation to `retention`, general and moving to `service`, sales to
+    /// `sales`.
+    pub fn defaults() -> Vec<TopicSpec> {
+        vec![
+            TopicSpec::new("fault", 18, "tech", 420.0, 0.6),
+            TopicSpec::new("repair", 4, "tech", 420.0, 0.6),
+            TopicSpec::new("תקלה", 3, "tech", 420.0, 0.6),
+            TopicSpec::new("billing", 25, "billing", 270.0, 0.5),
+            TopicSpec::new("cancellation", 10, "retention", 480.0, 0.6),
+            TopicSpec::new("general", 28, "service", 200.0, 0.6),
+            TopicSpec::new("sales", 10, "sales", 330.0, 0.5),
+            TopicSpec::new("moving", 2, "service", 300.0, 0.5),
+        ]
+    }
+}
+
+/// The agents of one queue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgentPool {
+    /// The queue they serve.
+    pub queue: String,
+    /// Their shifts; each shift has its own agents (ids `{queue}-{n}`).
+    pub shifts: Vec<Shift>,
+}
+
+/// A shift: a number of agents on duty on some weekdays between two local times.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shift {
+    /// Weekdays, one bit each: bit 0 = Sunday … bit 6 = Saturday.
+    pub days: u8,
+    /// Start, in minutes after local midnight.
+    pub start_minute: u32,
+    /// End, in minutes after local midnight (after the start; may pass midnight).
+    pub end_minute: u32,
+    /// Agents on duty.
+    pub agents: u32,
 }
 
 /// One generated event: its time and its JSON line.
@@ -109,6 +351,17 @@ impl Rng {
         -mean * (1.0 - self.unit()).ln()
     }
 
+    /// Standard normal (Box–Muller; two draws).
+    pub fn normal(&mut self) -> f64 {
+        let radius = (-2.0 * (1.0 - self.unit()).ln()).sqrt();
+        radius * (std::f64::consts::TAU * self.unit()).cos()
+    }
+
+    /// Lognormal with the given median and shape (the deviation of its logarithm).
+    pub fn lognormal(&mut self, median: f64, sigma: f64) -> f64 {
+        median * (sigma * self.normal()).exp()
+    }
+
     /// An index drawn by weight.
     pub fn weighted(&mut self, weights: &[u32]) -> usize {
         let total: u32 = weights.iter().sum();
@@ -123,284 +376,22 @@ impl Rng {
     }
 }
 
-const SECOND: i64 = 1_000_000_000;
-const MILLI: i64 = 1_000_000;
-
-/// Calls per hour of the day, relative (a Sunday-to-Thursday centre open 08:00–20:00).
-const HOURLY_PROFILE: [u32; 24] = [
-    0, 0, 0, 0, 0, 0, 0, 0, 6, 10, 12, 12, 9, 8, 9, 11, 12, 10, 7, 5, 0, 0, 0, 0,
-];
-
-/// Topics as adapters name them, with their share and their queue.
-const TOPICS: [(&str, u32, &str); 8] = [
-    ("fault", 18, "tech"),
-    ("repair", 4, "tech"),
-    ("תקלה", 3, "tech"),
-    ("billing", 25, "billing"),
-    ("cancellation", 10, "retention"),
-    ("general", 28, "service"),
-    ("sales", 10, "sales"),
-    ("moving", 2, "service"),
-];
-
-struct Emitter {
-    call_id: String,
-    tenant: Option<String>,
-    next: u32,
-    events: Vec<SimEvent>,
-}
-
-impl Emitter {
-    fn emit(&mut self, kind: &str, ts: i64, extra: &[(&str, Value)]) {
-        self.next += 1;
-        let mut object = Map::new();
-        object.insert("v".into(), json!(1));
-        object.insert(
-            "event_id".into(),
-            json!(format!("{}:{}", self.call_id, self.next)),
-        );
-        object.insert("call_id".into(), json!(self.call_id));
-        object.insert("type".into(), json!(kind));
-        object.insert("ts".into(), json!(format_ts(ts)));
-        if kind == "call_started" {
-            if let Some(tenant) = &self.tenant {
-                object.insert("tenant".into(), json!(tenant));
-            }
-        }
-        for (key, value) in extra {
-            object.insert((*key).into(), value.clone());
-        }
-        self.events.push(SimEvent {
-            ts,
-            line: Value::Object(object).to_string(),
-        });
-    }
-}
-
 /// RFC 3339 in UTC with milliseconds, as most adapters send it.
 pub fn format_ts(ts: i64) -> String {
     chrono::DateTime::<chrono::Utc>::from_timestamp_nanos(ts)
         .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
-/// Generates the events of every call, in arrival order.
+/// Generates the events of `config.days` days (and of the calls still in progress after
+/// them), in arrival order. `run_forever` is ignored; use [`Simulator`] for an endless
+/// stream.
 pub fn generate(config: &SimConfig) -> Vec<SimEvent> {
-    let mut rng = Rng::new(config.seed);
-    let mut events: Vec<(i64, u64, SimEvent)> = Vec::new();
-    let mut sequence = 0u64;
-    for day_index in 0..config.days {
-        let day = config.first_day + chrono::Days::new(u64::from(day_index));
-        let weekday = chrono::Datelike::weekday(&day).num_days_from_sunday();
-        // Friday is short, Saturday closed: an Israeli week.
-        let calls = match weekday {
-            5 => config.calls_per_day / 3,
-            6 => 0,
-            _ => config.calls_per_day,
-        };
-        for number in 0..calls {
-            let call_id = format!("c-{}-{:05}", day.format("%Y%m%d"), number + 1);
-            for event in generate_call(&mut rng, config, day, weekday, &call_id) {
-                let delayed = rng.chance(config.jitter_share);
-                let jitter = if delayed {
-                    rng.range(0, config.max_jitter_ms.max(1)) * MILLI
-                } else {
-                    0
-                };
-                sequence += 1;
-                if rng.chance(config.duplicate_share) {
-                    let resend_delay = rng.range(0, config.max_jitter_ms.max(1)) * MILLI;
-                    events.push((event.ts + resend_delay, sequence, event.clone()));
-                    sequence += 1;
-                }
-                events.push((event.ts + jitter, sequence, event));
-            }
-        }
-    }
-    events.sort_by_key(|(arrival, sequence, _)| (*arrival, *sequence));
-    events.into_iter().map(|(_, _, event)| event).collect()
-}
-
-fn local_instant(zone: Tz, day: NaiveDate, seconds_of_day: i64) -> i64 {
-    let midnight = day.and_hms_opt(0, 0, 0).unwrap_or_default();
-    let start = zone
-        .from_local_datetime(&midnight)
-        .earliest()
-        .map(|instant| instant.timestamp_nanos_opt().unwrap_or(0))
-        .unwrap_or(0);
-    start + seconds_of_day * SECOND
-}
-
-fn generate_call(
-    rng: &mut Rng,
-    config: &SimConfig,
-    day: NaiveDate,
-    weekday: u32,
-    call_id: &str,
-) -> Vec<SimEvent> {
-    let hour = rng.weighted(&HOURLY_PROFILE) as i64;
-    let hour = if weekday == 5 { 8 + hour % 5 } else { hour };
-    let start = local_instant(config.timezone, day, hour * 3600 + rng.range(0, 3600))
-        + rng.range(0, 1000) * MILLI;
-    let tenant_weights: Vec<u32> = config.tenants.iter().map(|(_, weight)| *weight).collect();
-    let tenant = config
-        .tenants
-        .get(rng.weighted(&tenant_weights))
-        .map(|(name, _)| name.clone());
-    let topic_weights: Vec<u32> = TOPICS.iter().map(|(_, weight, _)| *weight).collect();
-    let (topic, _, queue) = TOPICS[rng.weighted(&topic_weights)];
-    let mut call = Emitter {
-        call_id: call_id.to_owned(),
-        tenant: if rng.chance(0.03) { None } else { tenant },
-        next: 0,
-        events: Vec::new(),
+    let config = SimConfig {
+        run_forever: false,
+        ..config.clone()
     };
-    let faults = config.faults;
-    let orphan = faults && rng.chance(0.003);
-    if !orphan {
-        call.emit("call_started", start, &[("queue", json!("ivr"))]);
-    }
-    let ivr = rng.range(8, 45) * SECOND + rng.range(0, 1000) * MILLI;
-    let topic_after_answer = rng.chance(0.04);
-    let no_topic = !topic_after_answer && rng.chance(0.03);
-    if !topic_after_answer && !no_topic {
-        call.emit("topic_selected", start + ivr, &[("topic", json!(topic))]);
-    }
-    call.emit("queued", start + ivr, &[("queue", json!(queue))]);
-    let overloaded = config.overload && hour == 11;
-    let mean_wait = if overloaded { 420.0 } else { 75.0 };
-    let queue_wait = (rng.exponential(mean_wait) * 1000.0) as i64 * MILLI;
-    let patience =
-        (rng.exponential(if overloaded { 500.0 } else { 400.0 }) * 1000.0) as i64 * MILLI;
-    let mut cursor = start + ivr;
-    if queue_wait > 40 * SECOND && rng.chance(0.08) {
-        let transfer_at = cursor + queue_wait / 2;
-        call.emit(
-            "transferred",
-            transfer_at,
-            &[("queue", json!("escalations"))],
-        );
-        call.emit(
-            "queued",
-            transfer_at + SECOND,
-            &[("queue", json!("escalations"))],
-        );
-    }
-    let long_wait = ivr + queue_wait.min(patience) > 100 * SECOND;
-    let mut announced_at = None;
-    if long_wait {
-        let roll = rng.unit();
-        let after = if roll < 0.06 {
-            None
-        } else if roll < 0.12 {
-            Some(rng.range(125, 200) * SECOND)
-        } else {
-            Some(rng.range(45, 115) * SECOND)
-        };
-        if let Some(after) = after {
-            if after < ivr + queue_wait.min(patience) {
-                call.emit("announcement_played", start + after, &[]);
-                announced_at = Some(start + after);
-            }
-        }
-    }
-    cursor += queue_wait.min(patience);
-    let lose_stop = faults && rng.chance(0.003);
-    let stop_at;
-    if let (Some(announced), true) = (announced_at, queue_wait > 200 * SECOND && rng.chance(0.3)) {
-        // The caller takes the callback offered by the announcement.
-        // The request is never lost here: a callback call without its request closes at
-        // its `ended`, and its attempts hours later would all be late.
-        stop_at = announced + rng.range(5, 40) * SECOND;
-        call.emit("callback_requested", stop_at, &[]);
-        call.emit("ended", stop_at + SECOND, &[]);
-        let hours = if rng.chance(0.05) {
-            rng.range(181, 200)
-        } else {
-            rng.range(5, 170)
-        };
-        let attempt = stop_at + hours * 60 * SECOND + rng.range(0, 60) * SECOND;
-        if !rng.chance(0.02) {
-            let reached = rng.chance(0.75);
-            let outcome = if reached { "reached" } else { "no_answer" };
-            call.emit(
-                "callback_attempted",
-                attempt,
-                &[
-                    ("outcome", json!(outcome)),
-                    ("agent", json!(format!("a-{}", rng.range(1, 40)))),
-                ],
-            );
-            if !reached && !rng.chance(0.08) {
-                call.emit("sms_sent", attempt + rng.range(30, 700) * SECOND, &[]);
-            }
-        }
-        return call.events;
-    }
-    if queue_wait <= patience {
-        stop_at = cursor;
-        let skew = if faults && rng.chance(0.002) {
-            start - stop_at - 2 * SECOND
-        } else {
-            0
-        };
-        if !lose_stop {
-            call.emit(
-                "answered",
-                stop_at + skew,
-                &[("agent", json!(format!("a-{}", rng.range(1, 40))))],
-            );
-        }
-        if topic_after_answer {
-            call.emit(
-                "topic_selected",
-                stop_at + rng.range(20, 120) * SECOND,
-                &[("topic", json!(topic))],
-            );
-        }
-        let talk = rng.range(60, 900) * SECOND;
-        if !(faults && rng.chance(0.01)) {
-            call.emit("ended", stop_at + talk, &[]);
-        }
-    } else {
-        stop_at = cursor;
-        if !lose_stop {
-            call.emit("abandoned", stop_at, &[]);
-        }
-        if !(faults && rng.chance(0.01)) {
-            call.emit("ended", stop_at + SECOND, &[]);
-        }
-    }
-    call.events
+    Simulator::new(config).collect()
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_same_seed_gives_the_same_events() {
-        let config = SimConfig {
-            calls_per_day: 50,
-            ..SimConfig::default()
-        };
-        assert_eq!(generate(&config), generate(&config));
-        let other = SimConfig {
-            seed: 2,
-            ..config.clone()
-        };
-        assert_ne!(generate(&config), generate(&other));
-    }
-
-    #[test]
-    fn events_arrive_no_later_than_the_jitter() {
-        let config = SimConfig {
-            calls_per_day: 200,
-            ..SimConfig::default()
-        };
-        let mut newest = i64::MIN;
-        for event in generate(&config) {
-            assert!(event.ts + config.max_jitter_ms * MILLI >= newest);
-            newest = newest.max(event.ts);
-        }
-    }
-}
+mod tests;

@@ -105,6 +105,10 @@ pub struct DemoArgs {
     /// Stop after this many seconds of wall time (default: run until Ctrl-C).
     #[arg(long, value_name = "SECONDS")]
     pub duration: Option<f64>,
+    /// After `--duration`, freeze the clock and keep serving until stopped (the numbers
+    /// then hold still, for inspection and tests).
+    #[arg(long, requires = "duration")]
+    pub hold: bool,
     /// How often the gauges and the status page are recomputed, in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 1000)]
     pub refresh_ms: u64,

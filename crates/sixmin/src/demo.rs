@@ -112,6 +112,10 @@ async fn run_async(args: DemoArgs) -> CommandResult {
         }
     }
     live.refresh();
+    if args.hold {
+        println!("sixmin demo: clock frozen at the end of the run; serving until stopped");
+        wait_for_stop_signal().await;
+    }
     // The server may already have stopped on its own; then there is nothing to tell it.
     stop_tx.send(()).ok();
     match server.await {
@@ -126,6 +130,22 @@ async fn run_async(args: DemoArgs) -> CommandResult {
         live.engine.open_calls()
     );
     Ok(())
+}
+
+/// Waits for Ctrl-C or SIGTERM.
+async fn wait_for_stop_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate => {}
+    }
 }
 
 /// Parses `HH:MM`.

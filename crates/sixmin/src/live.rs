@@ -26,6 +26,10 @@ impl LiveEngine {
     /// Wraps an engine; metrics register into the shared registry.
     pub fn new(engine: Engine, shared: Arc<Shared>) -> anyhow::Result<LiveEngine> {
         let mut metrics = Metrics::register(&shared.registry, engine.pack(), Default::default())?;
+        // CPU, memory and file descriptors of this process (`process_*`).
+        shared.registry.register(Box::new(
+            prometheus::process_collector::ProcessCollector::for_self(),
+        ))?;
         metrics.count_inputs_from(engine.counters());
         Ok(LiveEngine {
             engine,

@@ -12,6 +12,9 @@ use sixmin_store::SinkPosition;
 /// An appended JSON Lines file.
 pub struct Sink {
     path: PathBuf,
+    /// The file's absolute, canonical path: what the checkpoint records, so that the same
+    /// file is recognised however it is spelled, and no other file is ever cut.
+    canonical: PathBuf,
     writer: BufWriter<File>,
     bytes: u64,
     lines_written: u64,
@@ -28,8 +31,11 @@ impl Sink {
             std::fs::create_dir_all(parent)?;
         }
         let file = OpenOptions::new().create(true).append(true).open(path)?;
+        let canonical = std::fs::canonicalize(path)?;
         let mut bytes = file.metadata()?.len();
-        let same_file = checkpointed.filter(|position| Path::new(&position.path) == path);
+        let same_file = checkpointed.filter(|position| {
+            std::fs::canonicalize(&position.path).is_ok_and(|recorded| recorded == canonical)
+        });
         if let Some(position) = same_file {
             if bytes > position.bytes {
                 file.set_len(position.bytes)?;
@@ -38,6 +44,7 @@ impl Sink {
         }
         Ok(Sink {
             path: path.to_path_buf(),
+            canonical,
             writer: BufWriter::with_capacity(1 << 16, file),
             bytes,
             lines_written: 0,
@@ -59,7 +66,7 @@ impl Sink {
         self.writer.flush()?;
         self.writer.get_ref().sync_data()?;
         Ok(SinkPosition {
-            path: self.path.display().to_string(),
+            path: self.canonical.display().to_string(),
             bytes: self.bytes,
         })
     }
