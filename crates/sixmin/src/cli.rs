@@ -22,6 +22,8 @@ enum Command {
     Report(ReportArgs),
     /// Run a simulated call centre judged live: status page, metrics, live breaches.
     Demo(DemoArgs),
+    /// Write a simulated call centre's events (contract v1, JSON Lines).
+    Simulate(SimulateArgs),
     /// Show or check a rule pack.
     Rules {
         #[command(subcommand)]
@@ -65,6 +67,12 @@ pub struct ReplayArgs {
     /// Print no summary.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Serve `/metrics`, the status page and health checks here while replaying.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<std::net::SocketAddr>,
+    /// With `--listen`: keep serving after the input is done, until stopped.
+    #[arg(long, requires = "listen")]
+    pub hold: bool,
 }
 
 /// Arguments of `sixmin demo`.
@@ -87,9 +95,9 @@ pub struct DemoArgs {
     /// The simulated day (default: today in the pack's time zone).
     #[arg(long, value_name = "YYYY-MM-DD")]
     pub date: Option<chrono::NaiveDate>,
-    /// Days to simulate.
-    #[arg(long, value_name = "N", default_value_t = 1)]
-    pub days: u32,
+    /// Days to simulate (default: endless).
+    #[arg(long, value_name = "N")]
+    pub days: Option<u32>,
     /// Calls per (working) day.
     #[arg(long, value_name = "N", default_value_t = 4000)]
     pub calls_per_day: u32,
@@ -112,6 +120,42 @@ pub struct DemoArgs {
     /// How often the gauges and the status page are recomputed, in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 1000)]
     pub refresh_ms: u64,
+}
+
+/// Arguments of `sixmin simulate`.
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// Where to write the events (`.gz` compresses); `-` is standard output.
+    #[arg(long, value_name = "FILE", default_value = "-")]
+    pub out: PathBuf,
+    /// First simulated day (default: today in the pack's time zone).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub date: Option<chrono::NaiveDate>,
+    /// Days to simulate.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub days: u32,
+    /// Never stop (for live feeds; use with `--speed`).
+    #[arg(long)]
+    pub forever: bool,
+    /// Calls per (working) day.
+    #[arg(long, value_name = "N", default_value_t = 4000)]
+    pub calls_per_day: u32,
+    /// Seed (the same seed and settings give the same bytes).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub seed: u64,
+    /// Pace events in real time multiplied by FACTOR (1 is real time); default: as fast
+    /// as possible.
+    #[arg(long, value_name = "FACTOR")]
+    pub speed: Option<f64>,
+    /// Leave out the daily overload episode.
+    #[arg(long)]
+    pub no_overload: bool,
+    /// Leave out data-quality faults (duplicates, delays, lost events, clock skew).
+    #[arg(long)]
+    pub no_faults: bool,
+    /// Rule pack whose time zone the simulated centre lives in; default: the built-in pack.
+    #[arg(long, value_name = "PACK")]
+    pub rules: Option<PathBuf>,
 }
 
 /// Arguments of `sixmin report`.
@@ -163,6 +207,7 @@ impl Cli {
             Command::Replay(args) => crate::replay::run(args),
             Command::Report(args) => crate::report::run(args),
             Command::Demo(args) => crate::demo::run(args),
+            Command::Simulate(args) => crate::simulate::run(args),
             Command::Rules { command } => match command {
                 RulesCommand::Show { file } => crate::rules::show(file.as_deref()),
                 RulesCommand::Check { file } => crate::rules::check(file.as_deref()),

@@ -1,6 +1,10 @@
 //! `sixmin demo`: a simulated call centre judged live, in one process — simulator →
 //! engine → exporter and status page — on an accelerated clock, with an overload episode
 //! so that every panel has something to show.
+//!
+//! The simulated clock runs `--speed` times faster than the wall clock. Events are fed
+//! when their arrival time comes, and the engine clock follows the simulated clock even
+//! when no event arrives, so a caller left waiting becomes a live breach on time.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -9,11 +13,11 @@ use anyhow::Context;
 use chrono::{NaiveTime, TimeZone};
 use sixmin_core::{Engine, EngineConfig};
 use sixmin_server::Shared;
-use sixmin_sim::{generate, SimConfig};
+use sixmin_sim::{SimConfig, Simulator};
 
 use crate::cli::DemoArgs;
 use crate::exit::{Code, CommandResult, WithCode};
-use crate::live::LiveEngine;
+use crate::live::{print_urls, wait_for_stop_signal, LiveEngine};
 
 /// Runs `sixmin demo`.
 pub fn run(args: DemoArgs) -> CommandResult {
@@ -30,32 +34,24 @@ async fn run_async(args: DemoArgs) -> CommandResult {
     let pack = crate::state::load_pack(args.rules.as_deref())?.pack;
     let zone = pack.timezone;
     let today = args.date.unwrap_or_else(|| crate::clock::today_in(zone));
-    let start_local = today.and_time(args.start_at);
     let sim_start = zone
-        .from_local_datetime(&start_local)
+        .from_local_datetime(&today.and_time(args.start_at))
         .earliest()
         .and_then(|instant| instant.timestamp_nanos_opt())
         .context("the start time does not exist on that day")
         .code(Code::Usage)?;
-    let config = SimConfig {
+    let mut simulator = Simulator::new(SimConfig {
         seed: args.seed,
         first_day: today,
-        days: args.days,
+        days: args.days.unwrap_or(1),
+        run_forever: args.days.is_none(),
         calls_per_day: args.calls_per_day,
         timezone: zone,
         overload: !args.no_overload,
         ..SimConfig::default()
-    };
-    let events = generate(&config);
-    let registry = prometheus::Registry::new();
-    let shared = Shared::new(registry);
-    let engine = Engine::new(
-        pack,
-        EngineConfig {
-            emit_verdicts: true,
-            ..EngineConfig::default()
-        },
-    );
+    });
+    let shared = Shared::new(prometheus::Registry::new());
+    let engine = Engine::new(pack, EngineConfig::default());
     let mut live = LiveEngine::new(engine, shared.clone()).code(Code::Internal)?;
 
     let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
@@ -78,41 +74,48 @@ async fn run_async(args: DemoArgs) -> CommandResult {
         args.start_at.format("%H:%M"),
         args.speed
     );
-    println!("  status page   http://{address}/   (Hebrew: http://{address}/?lang=he)");
-    println!("  metrics       http://{address}/metrics");
-    println!("  health        http://{address}/healthz  http://{address}/readyz");
+    print_urls(address);
     println!("  press Ctrl-C to stop");
 
     let wall_start = Instant::now();
-    let mut next = 0usize;
-    let mut last_refresh = Instant::now() - Duration::from_secs(60);
+    let mut pending = simulator.next_with_arrival();
+    let mut last_refresh: Option<Instant> = None;
     let mut ticker = tokio::time::interval(Duration::from_millis(100));
     let deadline = args
         .duration
         .map(|seconds| wall_start + Duration::from_secs_f64(seconds));
+    let mut interrupted = false;
     loop {
         tokio::select! {
             _ = ticker.tick() => {}
-            _ = tokio::signal::ctrl_c() => break,
+            _ = tokio::signal::ctrl_c() => {
+                interrupted = true;
+                break;
+            }
         }
         let elapsed = wall_start.elapsed().as_secs_f64();
         let sim_now = sim_start + (elapsed * args.speed * 1e9) as i64;
-        while next < events.len() && events[next].ts <= sim_now {
-            live.ingest_line(events[next].line.as_bytes());
-            next += 1;
+        // Everything before the start time is fed at once (the morning so far).
+        while let Some((arrival, event)) = pending.take() {
+            if arrival > sim_now {
+                pending = Some((arrival, event));
+                break;
+            }
+            live.ingest_line(event.line.as_bytes());
+            pending = simulator.next_with_arrival();
         }
         live.advance_to(sim_now);
-        shared.set_ready(true);
-        if last_refresh.elapsed() >= Duration::from_millis(args.refresh_ms) {
+        live.watch.set_ready(true);
+        if last_refresh.is_none_or(|at| at.elapsed() >= Duration::from_millis(args.refresh_ms)) {
             live.refresh();
-            last_refresh = Instant::now();
+            last_refresh = Some(Instant::now());
         }
         if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
             break;
         }
     }
     live.refresh();
-    if args.hold {
+    if args.hold && !interrupted {
         println!("sixmin demo: clock frozen at the end of the run; serving until stopped");
         wait_for_stop_signal().await;
     }
@@ -130,22 +133,6 @@ async fn run_async(args: DemoArgs) -> CommandResult {
         live.engine.open_calls()
     );
     Ok(())
-}
-
-/// Waits for Ctrl-C or SIGTERM.
-async fn wait_for_stop_signal() {
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = terminate => {}
-    }
 }
 
 /// Parses `HH:MM`.

@@ -1,59 +1,101 @@
-//! The live engine: the engine plus everything that watches it while it runs (metrics,
-//! sliding windows, recent live breaches, the published status view).
+//! Watching an engine while it runs: metrics, sliding windows, recent live breaches and
+//! the published status view; and the HTTP server that shows them.
 
 use std::collections::VecDeque;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
-use sixmin_core::decode::decode_event_with_limit;
-use sixmin_core::{Disposition, Engine, LiveBreach, Output};
+use anyhow::Context;
+use sixmin_core::{Engine, LiveBreach, Output};
 use sixmin_metrics::{LiveWindows, Metrics};
 use sixmin_server::{Shared, StatusView};
 
-/// An engine being watched.
-pub struct LiveEngine {
-    /// The engine.
-    pub engine: Engine,
+/// What watches an engine: fed every output, refreshed now and then.
+pub struct Watch {
     metrics: Metrics,
     windows: LiveWindows,
     recent: VecDeque<LiveBreach>,
     live_total: u64,
     shared: Arc<Shared>,
-    outputs: Vec<Output>,
-    max_event_bytes: usize,
 }
 
-impl LiveEngine {
-    /// Wraps an engine; metrics register into the shared registry.
-    pub fn new(engine: Engine, shared: Arc<Shared>) -> anyhow::Result<LiveEngine> {
+impl Watch {
+    /// Registers the metrics of `engine` into the shared registry.
+    pub fn new(engine: &Engine, shared: Arc<Shared>) -> anyhow::Result<Watch> {
         let mut metrics = Metrics::register(&shared.registry, engine.pack(), Default::default())?;
+        // A restored state's counts are history: this process counts from here.
+        metrics.count_inputs_from(engine.counters());
         // CPU, memory and file descriptors of this process (`process_*`).
         shared.registry.register(Box::new(
             prometheus::process_collector::ProcessCollector::for_self(),
         ))?;
-        metrics.count_inputs_from(engine.counters());
-        Ok(LiveEngine {
-            engine,
+        Ok(Watch {
             metrics,
             windows: LiveWindows::default(),
             recent: VecDeque::new(),
             live_total: 0,
             shared,
+        })
+    }
+
+    /// Takes in one engine output.
+    pub fn observe(&mut self, output: &Output) {
+        match output {
+            Output::Verdict(verdict) => self.metrics.observe_verdict(verdict),
+            Output::LiveBreach(breach) => {
+                self.metrics.observe_live_breach(breach);
+                self.live_total += 1;
+                self.recent.push_back(breach.clone());
+                while self.recent.len() > sixmin_server::status::RECENT_BREACHES {
+                    self.recent.pop_front();
+                }
+            }
+            Output::Stopped(stop) => self.windows.record(stop),
+        }
+    }
+
+    /// Recomputes the gauges and publishes a fresh status view.
+    pub fn refresh(&mut self, engine: &Engine) {
+        self.metrics.refresh(engine, &self.windows);
+        let view = StatusView::build(engine, &self.recent, self.live_total);
+        self.shared.publish(view);
+    }
+
+    /// Marks the service ready or not.
+    pub fn set_ready(&self, ready: bool) {
+        self.shared.set_ready(ready);
+    }
+}
+
+/// An engine with its watch, as the demo runs it.
+pub struct LiveEngine {
+    /// The engine.
+    pub engine: Engine,
+    /// Its watch.
+    pub watch: Watch,
+    outputs: Vec<Output>,
+}
+
+impl LiveEngine {
+    /// Wraps an engine; metrics register into the shared registry.
+    pub fn new(engine: Engine, shared: Arc<Shared>) -> anyhow::Result<LiveEngine> {
+        let watch = Watch::new(&engine, shared)?;
+        Ok(LiveEngine {
+            engine,
+            watch,
             outputs: Vec::new(),
-            max_event_bytes: sixmin_core::decode::DEFAULT_MAX_EVENT_BYTES,
         })
     }
 
     /// Decodes and applies one input line (invalid ones are counted).
-    pub fn ingest_line(&mut self, line: &[u8]) -> Option<Disposition> {
-        let disposition = match decode_event_with_limit(line, self.max_event_bytes) {
-            Ok(event) => Some(self.engine.ingest(&event, &mut self.outputs)),
-            Err(invalid) => {
-                self.engine.note_invalid(invalid.reason.as_str());
-                None
+    pub fn ingest_line(&mut self, line: &[u8]) {
+        match sixmin_core::decode_event(line) {
+            Ok(event) => {
+                self.engine.ingest(&event, &mut self.outputs);
             }
-        };
+            Err(invalid) => self.engine.note_invalid(invalid.reason.as_str()),
+        }
         self.handle_outputs();
-        disposition
     }
 
     /// Moves the engine clock to `now` (live mode) and handles what becomes due.
@@ -64,25 +106,87 @@ impl LiveEngine {
 
     fn handle_outputs(&mut self) {
         for output in self.outputs.drain(..) {
-            match output {
-                Output::Verdict(verdict) => self.metrics.observe_verdict(&verdict),
-                Output::LiveBreach(breach) => {
-                    self.metrics.observe_live_breach(&breach);
-                    self.live_total += 1;
-                    self.recent.push_back(breach);
-                    while self.recent.len() > sixmin_server::status::RECENT_BREACHES {
-                        self.recent.pop_front();
-                    }
-                }
-                Output::Stopped(stop) => self.windows.record(&stop),
-            }
+            self.watch.observe(&output);
         }
     }
 
     /// Recomputes the gauges and publishes a fresh status view.
     pub fn refresh(&mut self) {
-        self.metrics.refresh(&self.engine, &self.windows);
-        let view = StatusView::build(&self.engine, &self.recent, self.live_total);
-        self.shared.publish(view);
+        self.watch.refresh(&self.engine);
     }
+}
+
+/// An HTTP server running on its own thread (for the synchronous commands).
+pub struct BackgroundServer {
+    /// The bound address.
+    pub address: SocketAddr,
+    runtime: tokio::runtime::Runtime,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl BackgroundServer {
+    /// Binds `listen` and serves `shared`.
+    pub fn start(listen: SocketAddr, shared: Arc<Shared>) -> anyhow::Result<BackgroundServer> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .context("starting the HTTP runtime")?;
+        let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let task = runtime.spawn(sixmin_server::serve(listen, shared, bound_tx, async {
+            // Either a stop request or the sender dropped: both mean stop.
+            stop_rx.await.ok();
+        }));
+        let address = runtime
+            .block_on(bound_rx)
+            .with_context(|| format!("binding `{listen}`"))?;
+        Ok(BackgroundServer {
+            address,
+            runtime,
+            stop: Some(stop_tx),
+            task: Some(task),
+        })
+    }
+
+    /// Serves until Ctrl-C or SIGTERM.
+    pub fn wait_for_stop_signal(&self) {
+        self.runtime.block_on(wait_for_stop_signal());
+    }
+}
+
+impl Drop for BackgroundServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            // The server may already have stopped on its own.
+            stop.send(()).ok();
+        }
+        if let Some(task) = self.task.take() {
+            self.runtime.block_on(task).ok();
+        }
+    }
+}
+
+/// Waits for Ctrl-C or SIGTERM.
+pub async fn wait_for_stop_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate => {}
+    }
+}
+
+/// Prints where the server can be reached.
+pub fn print_urls(address: SocketAddr) {
+    println!("  status page   http://{address}/   (Hebrew: http://{address}/?lang=he)");
+    println!("  metrics       http://{address}/metrics");
+    println!("  health        http://{address}/healthz  http://{address}/readyz");
 }

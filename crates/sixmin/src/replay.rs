@@ -20,6 +20,7 @@ use sixmin_store::{SourceRecord, StateDir, StateFile, STATE_FILE_FORMAT};
 use crate::cli::ReplayArgs;
 use crate::exit::{Code, CommandResult, WithCode};
 use crate::input::{self, HashingReader, Source};
+use crate::live::{BackgroundServer, Watch};
 use crate::sinks::Sink;
 use crate::state::{engine_for_state, LoadedPack};
 
@@ -61,6 +62,9 @@ struct Replay {
     sinks: Sinks,
     outputs: Vec<Output>,
     counts: RunCounts,
+    /// Metrics and status page, when serving (`--listen`).
+    watch: Option<Watch>,
+    server: Option<BackgroundServer>,
 }
 
 /// Runs `sixmin replay`.
@@ -76,7 +80,7 @@ pub fn run(args: ReplayArgs) -> CommandResult {
         .unwrap_or(DEFAULT_ALLOWED_LATENESS_MS);
     let config = EngineConfig {
         allowed_lateness_ms,
-        emit_verdicts: args.ledger.is_some(),
+        emit_verdicts: args.ledger.is_some() || args.listen.is_some(),
     };
     let (engine, pack) = engine_for_state(
         previous.as_ref(),
@@ -100,7 +104,21 @@ pub fn run(args: ReplayArgs) -> CommandResult {
         dead_letter: open(&args.dead_letter, "dead_letter")?,
         breaches: open(&args.breaches, "breaches")?,
     };
+    let (watch, server) = match args.listen {
+        None => (None, None),
+        Some(listen) => {
+            let shared = sixmin_server::Shared::new(prometheus::Registry::new());
+            let watch = Watch::new(&engine, shared.clone()).code(Code::Internal)?;
+            let server = BackgroundServer::start(listen, shared).code(Code::Output)?;
+            println!("sixmin replay: serving while it replays");
+            crate::live::print_urls(server.address);
+            watch.set_ready(true);
+            (Some(watch), Some(server))
+        }
+    };
     let mut replay = Replay {
+        watch,
+        server,
         sources: previous.map(|state| state.sources).unwrap_or_default(),
         args,
         dir,
@@ -128,6 +146,10 @@ pub fn run(args: ReplayArgs) -> CommandResult {
     replay.checkpoint()?;
     if !replay.args.quiet {
         replay.print_summary(started.elapsed().as_secs_f64());
+    }
+    if let (true, Some(server)) = (replay.args.hold, &replay.server) {
+        println!("sixmin replay: input done; serving until stopped");
+        server.wait_for_stop_signal();
     }
     Ok(())
 }
@@ -275,6 +297,9 @@ impl Replay {
 
     fn drain_outputs(&mut self) -> CommandResult {
         for output in self.outputs.drain(..) {
+            if let Some(watch) = self.watch.as_mut() {
+                watch.observe(&output);
+            }
             match output {
                 Output::Verdict(verdict) => {
                     self.counts.verdicts += 1;
@@ -300,6 +325,9 @@ impl Replay {
 
     /// Flushes the outputs and saves the state with their positions, atomically.
     fn checkpoint(&mut self) -> CommandResult {
+        if let Some(watch) = self.watch.as_mut() {
+            watch.refresh(&self.engine);
+        }
         let mut positions = BTreeMap::new();
         for (role, sink) in [
             ("ledger", &mut self.sinks.ledger),
