@@ -568,15 +568,7 @@ impl Engine {
     /// `until` is applied before any call closes).
     fn raise_alarms_before(&mut self, until: Nanos, out: &mut Vec<Output>) {
         let mut touched = Vec::new();
-        while let Some(&Reverse((trigger, slot, seq))) = self.timers.peek() {
-            if trigger >= until {
-                break;
-            }
-            self.timers.pop();
-            if self.timer_of_slot[slot] != Some((trigger, seq)) {
-                continue;
-            }
-            self.timer_of_slot[slot] = None;
+        while let Some(slot) = self.pop_timer_before(until) {
             self.raise_live_alarms(slot, until, out);
             touched.push(slot);
         }
@@ -587,6 +579,22 @@ impl Engine {
         }
     }
 
+    /// Takes the earliest armed timer whose trigger is before `instant` (skipping stale
+    /// heap entries) and returns its slot, disarmed.
+    fn pop_timer_before(&mut self, instant: Nanos) -> Option<usize> {
+        while let Some(&Reverse((trigger, slot, seq))) = self.timers.peek() {
+            if trigger >= instant {
+                return None;
+            }
+            self.timers.pop();
+            if self.timer_of_slot[slot] == Some((trigger, seq)) {
+                self.timer_of_slot[slot] = None;
+                return Some(slot);
+            }
+        }
+        None
+    }
+
     /// Raises live alarms and finalizes calls whose trigger the clock has passed.
     fn run_due(&mut self, out: &mut Vec<Output>) {
         let Some(clock) = self.clock else {
@@ -594,15 +602,7 @@ impl Engine {
         };
         let watermark = clock.saturating_sub(self.lateness_nanos());
         let mut finals: Vec<(Nanos, usize)> = Vec::new();
-        while let Some(&Reverse((trigger, slot, seq))) = self.timers.peek() {
-            if trigger >= clock {
-                break;
-            }
-            self.timers.pop();
-            if self.timer_of_slot[slot] != Some((trigger, seq)) {
-                continue;
-            }
-            self.timer_of_slot[slot] = None;
+        while let Some(slot) = self.pop_timer_before(clock) {
             self.raise_live_alarms(slot, clock, out);
             let Some(call) = self.slots[slot].as_ref() else {
                 continue;

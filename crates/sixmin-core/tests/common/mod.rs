@@ -1,47 +1,14 @@
 //! Shared helpers of the engine tests: the Israeli pack and call builders.
 #![allow(dead_code, missing_docs, clippy::unwrap_used)]
 
-use sixmin_core::pack::{
-    DEFAULT_ANNOUNCEMENT_RULE, DEFAULT_CALLBACK_RULE, DEFAULT_DEFAULT_RULE, DEFAULT_SMS_RULE,
-    DEFAULT_TOPIC_RULE,
-};
 use sixmin_core::time::{parse_rfc3339, Nanos};
 use sixmin_core::{
-    CallbackOutcome, Duty, Engine, EngineConfig, Event, EventKind, LiveBreach, Output, RulePack,
-    TopicRule, Verdict,
+    CallbackOutcome, Engine, EngineConfig, Event, EventKind, LiveBreach, Output, RulePack, Verdict,
 };
 
+/// The built-in Israeli pack.
 pub fn israeli_pack() -> RulePack {
-    let topic = |id: &str, aliases: &[&str]| TopicRule {
-        id: id.to_string(),
-        limit_ms: 360_000,
-        rule: DEFAULT_TOPIC_RULE.to_string(),
-        aliases: aliases.iter().map(|alias| alias.to_string()).collect(),
-    };
-    let duty = |within_ms: i64, rule: &str| {
-        Some(Duty {
-            within_ms,
-            rule: rule.to_string(),
-        })
-    };
-    RulePack::new(
-        "il-consumer-protection".into(),
-        "2019-07".into(),
-        "ab".repeat(32),
-        "Asia/Jerusalem".parse().unwrap(),
-        180_000,
-        DEFAULT_DEFAULT_RULE.into(),
-        duty(120_000, DEFAULT_ANNOUNCEMENT_RULE),
-        duty(10_800_000, DEFAULT_CALLBACK_RULE),
-        duty(600_000, DEFAULT_SMS_RULE),
-        6 * 3_600_000,
-        0.99,
-        vec![
-            topic("fault", &["repair", "תקלה"]),
-            topic("billing", &[]),
-            topic("cancellation", &[]),
-        ],
-    )
+    sixmin_config::builtin_pack()
 }
 
 /// An instant: `at("09:00:00")` is 2026-10-04T09:00:00Z; a full RFC 3339 text works too.
