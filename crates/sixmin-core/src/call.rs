@@ -204,22 +204,6 @@ impl Call {
         (self.events, self.ids)
     }
 
-    /// A stand-in event that carries only its id (closed calls restored from a snapshot
-    /// need nothing else: they only recognise resends).
-    pub fn id_only() -> Recorded {
-        Recorded {
-            ts: 0,
-            kind: EventKind::Ended,
-            outcome: None,
-            id_at: 0,
-            id_len: 0,
-            tenant: None,
-            queue: None,
-            topic: None,
-            attrs: None,
-        }
-    }
-
     /// The `event_id` of one of this call's events.
     pub fn event_id<'a>(&'a self, event: &Recorded) -> &'a str {
         let from = event.id_at as usize;

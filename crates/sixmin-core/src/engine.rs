@@ -192,8 +192,43 @@ impl InputCounters {
 #[derive(Debug, Clone)]
 pub(crate) struct ClosedCall {
     pub close_at: Nanos,
-    /// The call as it closed (its event ids are what matters), kept without copying.
-    pub call: Call,
+    /// Its event ids, each as a 2-byte little-endian length and then its bytes: all a
+    /// closed call needs (to recognise resends), in one small allocation.
+    pub ids: Box<[u8]>,
+}
+
+impl ClosedCall {
+    /// Remembers a call's event ids.
+    pub fn new<'a>(close_at: Nanos, event_ids: impl Iterator<Item = &'a str> + Clone) -> Self {
+        let size: usize = event_ids.clone().map(|id| id.len() + 2).sum();
+        let mut ids = Vec::with_capacity(size);
+        for id in event_ids {
+            // Ids are at most 128 characters (512 bytes), so two bytes hold any length.
+            ids.extend_from_slice(&(id.len() as u16).to_le_bytes());
+            ids.extend_from_slice(id.as_bytes());
+        }
+        ClosedCall {
+            close_at,
+            ids: ids.into_boxed_slice(),
+        }
+    }
+
+    /// The remembered event ids.
+    pub fn event_ids(&self) -> impl Iterator<Item = &str> {
+        let mut rest: &[u8] = &self.ids;
+        std::iter::from_fn(move || {
+            let (length, tail) = rest.split_first_chunk::<2>()?;
+            let length = usize::from(u16::from_le_bytes(*length));
+            let (id, tail) = tail.split_at_checked(length)?;
+            rest = tail;
+            std::str::from_utf8(id).ok()
+        })
+    }
+
+    /// Whether an event with this id was applied to the call.
+    pub fn has_event(&self, event_id: &str) -> bool {
+        self.event_ids().any(|id| id == event_id)
+    }
 }
 
 /// What the engine knows of a call.
@@ -345,7 +380,7 @@ impl Engine {
         let open_call = open_slot.and_then(|slot| self.slots[slot].as_ref());
         let event_id: &str = &event.event_id;
         let already_applied = open_call.is_some_and(|call| call.has_event(event_id))
-            || closed_call.is_some_and(|closed| closed.call.has_event(event_id));
+            || closed_call.is_some_and(|closed| closed.has_event(event_id));
         if already_applied {
             self.counters.duplicates += 1;
             return Disposition::Duplicate;
@@ -741,8 +776,18 @@ impl Engine {
         let retention = self.rulebook.orphan_timeout_nanos;
         self.closed_order
             .push_back((close_at.saturating_add(retention), call.call_id.clone()));
+        let closed = ClosedCall::new(
+            close_at,
+            call.events().iter().map(|event| call.event_id(event)),
+        );
         if let Some(entry) = self.calls.get_mut(&call.call_id) {
-            *entry = CallEntry::Closed(ClosedCall { close_at, call });
+            *entry = CallEntry::Closed(closed);
+        }
+        // The call's buffers are warm: reuse them for the next new call.
+        if self.spare_events.len() < SPARE_BUFFERS {
+            let (events, ids) = call.into_buffers();
+            self.spare_events.push(events);
+            self.spare_ids.push(ids);
         }
     }
 
@@ -798,13 +843,7 @@ impl Engine {
             let Some((_, call_id)) = self.closed_order.pop_front() else {
                 break;
             };
-            if let Some(CallEntry::Closed(closed)) = self.calls.remove(&call_id) {
-                if self.spare_events.len() < SPARE_BUFFERS {
-                    let (events, ids) = closed.call.into_buffers();
-                    self.spare_events.push(events);
-                    self.spare_ids.push(ids);
-                }
-            }
+            self.calls.remove(&call_id);
         }
     }
 

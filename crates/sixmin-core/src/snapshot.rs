@@ -288,12 +288,7 @@ impl Engine {
                     call_id: call_id.to_string(),
                     close_at: format_utc(closed.close_at),
                     forget_at: format_utc(*forget_at),
-                    event_ids: closed
-                        .call
-                        .events()
-                        .iter()
-                        .map(|event| closed.call.event_id(event).to_owned())
-                        .collect(),
+                    event_ids: closed.event_ids().map(str::to_owned).collect(),
                 })
             })
             .collect();
@@ -419,20 +414,16 @@ impl Engine {
         }
         for closed in &snapshot.closed_calls {
             let call_id: crate::call::CallId = closed.call_id.as_str().into();
-            let mut call = Call::new(call_id.clone());
-            for event_id in &closed.event_ids {
-                call.push(event_id, Call::id_only());
-            }
+            let remembered = ClosedCall::new(
+                parse_instant(&closed.close_at)?,
+                closed.event_ids.iter().map(String::as_str),
+            );
             engine
                 .closed_order
                 .push_back((parse_instant(&closed.forget_at)?, call_id.clone()));
-            engine.calls.insert(
-                call_id,
-                crate::engine::CallEntry::Closed(ClosedCall {
-                    close_at: parse_instant(&closed.close_at)?,
-                    call,
-                }),
-            );
+            engine
+                .calls
+                .insert(call_id, crate::engine::CallEntry::Closed(remembered));
         }
         for stored in &snapshot.tallies {
             let day = chrono::NaiveDate::parse_from_str(&stored.day, "%Y-%m-%d")

@@ -238,7 +238,7 @@ const HEBREW: Labels = Labels {
     lang: "he",
     dir: "rtl",
     title: "מצב תורי הטלפון עכשיו",
-    as_of: "נכון ל־",
+    as_of: "נכון לשעה",
     rule_pack: "חבילת כללים",
     target: "יעד",
     tenant: "עסק",
@@ -255,7 +255,7 @@ const HEBREW: Labels = Labels {
     none: "אין עד כה.",
     call: "שיחה",
     rule: "כלל",
-    due: "המגבלה עברה ב־",
+    due: "מועד החריגה",
     queue: "תור",
     no_data: "אין עדיין שיחות.",
     live_total: "מאז ההפעלה",
@@ -340,9 +340,10 @@ h1 {{ font-size: 1.5rem; margin: 0 0 .25rem; }}
 table {{ border-collapse: collapse; width: 100%; background: #fff; margin-bottom: 1.5rem; }}
 th, td {{ padding: .45rem .6rem; border-bottom: 1px solid #e3e3e3; text-align: start; }}
 th {{ background: #f0f0f0; font-weight: 600; }}
-td.num {{ font-variant-numeric: tabular-nums; }}
-.bad {{ color: #b00020; font-weight: 600; }}
-.warn {{ color: #a15c00; font-weight: 600; }}
+td.num {{ font-variant-numeric: tabular-nums; text-align: end; white-space: nowrap; }}
+td.alarm {{ background: #fde8ea; color: #b00020; font-weight: 700; }}
+td.early {{ background: #fff3e0; color: #a15c00; font-weight: 700; }}
+.below {{ color: #b00020; }}
 .ok {{ color: #1b6e20; }}
 .bar {{ display: inline-block; height: .6rem; background: #d0d0d0; width: 6rem; vertical-align: middle; margin-inline-start: .4rem; }}
 .bar > span {{ display: block; height: 100%; background: #2b7bd6; }}
@@ -381,7 +382,7 @@ td.num {{ font-variant-numeric: tabular-nums; }}
             };
             let over = topic.oldest_wait_seconds > topic.limit_seconds && topic.waiting > 0;
             let compliance_class = |ratio: Option<f64>| match ratio {
-                Some(ratio) if ratio < view.target_ratio => "bad",
+                Some(ratio) if ratio < view.target_ratio => "below",
                 Some(_) => "ok",
                 None => "",
             };
@@ -401,9 +402,9 @@ td.num {{ font-variant-numeric: tabular-nums; }}
                 topic = escape(&topic_name(&topic.topic, lang)),
                 waiting = topic.waiting,
                 over_limit = topic.over_limit,
-                over_class = if topic.over_limit > 0 { "bad" } else { "" },
+                over_class = if topic.over_limit > 0 { "alarm" } else { "" },
                 at_risk = topic.at_risk,
-                risk_class = if topic.at_risk > 0 { "warn" } else { "" },
+                risk_class = if topic.at_risk > 0 { "early" } else { "" },
                 oldest_raw = topic.oldest_wait_seconds,
                 oldest_and_limit = ltr(&format!(
                     "{} / {}",
@@ -440,7 +441,7 @@ td.num {{ font-variant-numeric: tabular-nums; }}
         for breach in &view.recent_breaches {
             putln!(
                 html,
-                "<tr><td class=\"num\">{}</td><td class=\"bad\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                "<tr><td class=\"num\">{}</td><td class=\"alarm\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 ltr(&escape(&date_for(&breach.due_local, lang))),
                 ltr(&escape(&breach.rule)),
                 escape(&breach.tenant),
