@@ -13,6 +13,7 @@
 //!   ([`LabelLimits`]). No call ids, phone numbers or `attrs` ever become labels.
 
 pub mod names;
+mod snapshot_gauges;
 mod summary;
 mod windows;
 
@@ -23,8 +24,12 @@ use prometheus::{
     Encoder, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry,
     TextEncoder,
 };
-use sixmin_core::{Engine, InputCounters, LiveBreach, Period, Verdict, WaitHistogram};
+use sixmin_core::{
+    Engine, InputCounters, LiveBreach, Period, Verdict, WaitHistogram, WaitingGroup,
+};
 
+use crate::snapshot_gauges::SeriesBuilder;
+pub use crate::snapshot_gauges::SnapshotGauges;
 pub use crate::summary::{QuantileSummaries, SummarySample};
 pub use crate::windows::LiveWindows;
 
@@ -93,11 +98,11 @@ pub struct Metrics {
     live_breaches_total: IntCounterVec,
     answer_wait_seconds: HistogramVec,
     wait_quantile_seconds: QuantileSummaries,
-    compliance_ratio: GaugeVec,
-    calls_waiting: IntGaugeVec,
-    oldest_wait_seconds: GaugeVec,
-    calls_waiting_over_limit: IntGaugeVec,
-    calls_at_risk: IntGaugeVec,
+    compliance_ratio: SnapshotGauges,
+    calls_waiting: SnapshotGauges,
+    oldest_wait_seconds: SnapshotGauges,
+    calls_waiting_over_limit: SnapshotGauges,
+    calls_at_risk: SnapshotGauges,
     events_total: IntCounterVec,
     invalid_events_total: IntCounterVec,
     engine_clock_seconds: prometheus::Gauge,
@@ -118,24 +123,13 @@ fn counter(
     Ok(metric)
 }
 
-fn gauge(
+fn register_snapshot_gauges(
     registry: &Registry,
     name: &str,
     help: &str,
     labels: &[&str],
-) -> Result<GaugeVec, MetricsError> {
-    let metric = GaugeVec::new(Opts::new(name, help), labels)?;
-    registry.register(Box::new(metric.clone()))?;
-    Ok(metric)
-}
-
-fn int_gauge(
-    registry: &Registry,
-    name: &str,
-    help: &str,
-    labels: &[&str],
-) -> Result<IntGaugeVec, MetricsError> {
-    let metric = IntGaugeVec::new(Opts::new(name, help), labels)?;
+) -> Result<SnapshotGauges, MetricsError> {
+    let metric = SnapshotGauges::new(name, help, labels)?;
     registry.register(Box::new(metric.clone()))?;
     Ok(metric)
 }
@@ -222,11 +216,11 @@ impl Metrics {
                 registry.register(Box::new(summaries.clone()))?;
                 summaries
             },
-            compliance_ratio: gauge(registry, names::COMPLIANCE_RATIO, "1 - breached calls / (offered - incomplete), per window, as in the period report.", &["tenant", "topic", "window"])?,
-            calls_waiting: int_gauge(registry, names::CALLS_WAITING, "Callers waiting for a human now.", &["tenant", "topic", "queue"])?,
-            oldest_wait_seconds: gauge(registry, names::OLDEST_WAIT_SECONDS, "The longest current wait, from dialing, in seconds.", &["tenant", "topic", "queue"])?,
-            calls_waiting_over_limit: int_gauge(registry, names::CALLS_WAITING_OVER_LIMIT, "Callers waiting past the limit of their topic now.", &["tenant", "topic"])?,
-            calls_at_risk: int_gauge(registry, names::CALLS_AT_RISK, "Callers who have waited at least 80 % of their limit (over-limit included).", &["tenant", "topic"])?,
+            compliance_ratio: register_snapshot_gauges(registry, names::COMPLIANCE_RATIO, "1 - breached calls / (offered - incomplete), per window, as in the period report.", &["tenant", "topic", "window"])?,
+            calls_waiting: register_snapshot_gauges(registry, names::CALLS_WAITING, "Callers waiting for a human now.", &["tenant", "topic", "queue"])?,
+            oldest_wait_seconds: register_snapshot_gauges(registry, names::OLDEST_WAIT_SECONDS, "The longest current wait, from dialing, in seconds.", &["tenant", "topic", "queue"])?,
+            calls_waiting_over_limit: register_snapshot_gauges(registry, names::CALLS_WAITING_OVER_LIMIT, "Callers waiting past the limit of their topic now.", &["tenant", "topic"])?,
+            calls_at_risk: register_snapshot_gauges(registry, names::CALLS_AT_RISK, "Callers who have waited at least 80 % of their limit (over-limit included).", &["tenant", "topic"])?,
             events_total: counter(registry, names::EVENTS_TOTAL, "Events received, by result: accepted, duplicate, invalid, late.", &["result"])?,
             invalid_events_total: counter(registry, names::INVALID_EVENTS_TOTAL, "Invalid events by reason.", &["reason"])?,
             engine_clock_seconds,
@@ -305,41 +299,42 @@ impl Metrics {
         self.counted = counters.clone();
     }
 
-    /// Recomputes every gauge from the engine and the live windows.
-    pub fn refresh(&mut self, engine: &Engine, windows: &LiveWindows) {
+    /// Recomputes every gauge from the engine, the live windows and the callers waiting
+    /// now (`engine.waiting_now()`, computed once by the caller and shared with the status
+    /// page). Each family is published whole, so a scrape never sees half a refresh.
+    pub fn refresh(&mut self, engine: &Engine, windows: &LiveWindows, waiting: &[WaitingGroup]) {
         self.observe_inputs(engine.counters());
         let Some(now) = engine.clock() else {
             return;
         };
         self.engine_clock_seconds.set(now as f64 / 1e9);
-        self.calls_waiting.reset();
-        self.oldest_wait_seconds.reset();
-        self.calls_waiting_over_limit.reset();
-        self.calls_at_risk.reset();
-        for group in engine.waiting_now() {
+        let mut calls_waiting = SeriesBuilder::default();
+        let mut oldest = SeriesBuilder::default();
+        let mut over_limit = SeriesBuilder::default();
+        let mut at_risk = SeriesBuilder::default();
+        for group in waiting {
             let [tenant, topic] = self.tenant_topic(&group.tenant, &group.topic);
             let queue = self.queues.label(&group.queue);
             let labels = [tenant, topic, queue];
-            self.calls_waiting
-                .with_label_values(&labels)
-                .add(group.waiting as i64);
-            let oldest = self.oldest_wait_seconds.with_label_values(&labels);
-            oldest.set(oldest.get().max(group.oldest_wait_ms as f64 / 1000.0));
-            self.calls_waiting_over_limit
-                .with_label_values(&[tenant, topic])
-                .add(group.over_limit as i64);
-            self.calls_at_risk
-                .with_label_values(&[tenant, topic])
-                .add(group.at_risk as i64);
+            calls_waiting.add(&labels, group.waiting as f64);
+            oldest.max(&labels, group.oldest_wait_ms as f64 / 1000.0);
+            over_limit.add(&[tenant, topic], group.over_limit as f64);
+            at_risk.add(&[tenant, topic], group.at_risk as f64);
         }
-        self.compliance_ratio.reset();
+        self.calls_waiting.publish(calls_waiting.finish());
+        self.oldest_wait_seconds.publish(oldest.finish());
+        self.calls_waiting_over_limit.publish(over_limit.finish());
+        self.calls_at_risk.publish(at_risk.finish());
+
         let mut summaries = Vec::new();
+        let mut compliance = SeriesBuilder::default();
         for (window, summary) in windows.summaries(now) {
-            self.publish_window(
+            let labels = self.tenant_topic(&summary.tenant, &summary.topic);
+            push_window(
                 &mut summaries,
+                &mut compliance,
                 window,
-                &summary.tenant,
-                &summary.topic,
+                labels,
                 &summary.answer_waits,
                 summary.compliance,
             );
@@ -358,53 +353,50 @@ impl Metrics {
         for (window, period) in periods {
             let (tallies, _) = engine.period_tallies(period);
             for ((tenant, topic), tally) in &tallies {
-                self.publish_window(
+                let labels = self.tenant_topic(tenant, topic);
+                push_window(
                     &mut summaries,
+                    &mut compliance,
                     window,
-                    tenant,
-                    topic,
+                    labels,
                     &tally.answer_wait,
                     tally.compliance_ratio(),
                 );
             }
         }
         self.wait_quantile_seconds.publish(summaries);
+        self.compliance_ratio.publish(compliance.finish());
     }
+}
 
-    fn publish_window(
-        &mut self,
-        summaries: &mut Vec<SummarySample>,
-        window: &str,
-        tenant: &str,
-        topic: &str,
-        answer_waits: &WaitHistogram,
-        compliance: Option<f64>,
-    ) {
-        let [tenant, topic] = self.tenant_topic(tenant, topic);
-        if !answer_waits.is_empty() {
-            let q = answer_waits.quantiles();
-            let values = [q.p50, q.p90, q.p95, q.p99, q.max];
-            let quantiles = names::QUANTILES
-                .iter()
-                .zip(values)
-                .filter_map(|((quantile, _), value)| {
-                    value.map(|ms| (*quantile, ms as f64 / 1000.0))
-                })
-                .collect();
-            summaries.push(SummarySample {
-                tenant: tenant.to_owned(),
-                topic: topic.to_owned(),
-                window: window.to_owned(),
-                quantiles,
-                count: answer_waits.len(),
-                sum_seconds: answer_waits.sum_ms() as f64 / 1000.0,
-            });
-        }
-        if let Some(ratio) = compliance {
-            self.compliance_ratio
-                .with_label_values(&[tenant, topic, window])
-                .set(ratio);
-        }
+/// Adds one window's quantile summary and compliance ratio for one tenant and topic.
+fn push_window(
+    summaries: &mut Vec<SummarySample>,
+    compliance: &mut SeriesBuilder,
+    window: &str,
+    [tenant, topic]: [&str; 2],
+    answer_waits: &WaitHistogram,
+    ratio: Option<f64>,
+) {
+    if !answer_waits.is_empty() {
+        let q = answer_waits.quantiles();
+        let values = [q.p50, q.p90, q.p95, q.p99, q.max];
+        let quantiles = names::QUANTILES
+            .iter()
+            .zip(values)
+            .filter_map(|((quantile, _), value)| value.map(|ms| (*quantile, ms as f64 / 1000.0)))
+            .collect();
+        summaries.push(SummarySample {
+            tenant: tenant.to_owned(),
+            topic: topic.to_owned(),
+            window: window.to_owned(),
+            quantiles,
+            count: answer_waits.len(),
+            sum_seconds: answer_waits.sum_ms() as f64 / 1000.0,
+        });
+    }
+    if let Some(ratio) = ratio {
+        compliance.set(&[tenant, topic, window], ratio);
     }
 }
 

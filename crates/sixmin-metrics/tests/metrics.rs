@@ -38,7 +38,7 @@ fn run() -> (Registry, Metrics, Engine) {
             Output::Stopped(stop) => windows.record(&stop),
         }
     }
-    metrics.refresh(&engine, &windows);
+    metrics.refresh(&engine, &windows, &engine.waiting_now());
     (registry, metrics, engine)
 }
 
@@ -147,4 +147,53 @@ fn label_values_beyond_the_cap_become_other() {
     );
     assert!(text.contains(r#"tenant="t0""#) && text.contains(r#"tenant="t1""#));
     assert!(!text.contains(r#"tenant="t2""#));
+}
+
+#[test]
+fn a_scrape_during_a_refresh_sees_a_whole_refresh() {
+    let registry = Registry::new();
+    let pack = sixmin_config::builtin_pack();
+    let mut metrics = Metrics::register(&registry, &pack, LabelLimits::default()).unwrap();
+    let mut engine = Engine::new(pack, EngineConfig::default());
+    let mut outputs = Vec::new();
+    let callers = 3000;
+    for call in 0..callers {
+        let line = format!(
+            r#"{{"v":1,"event_id":"s{call}","call_id":"w{call}","type":"call_started","ts":"2026-10-04T09:00:00Z","queue":"q{}"}}"#,
+            call % 300
+        );
+        engine.ingest(&decode_event(line.as_bytes()).unwrap(), &mut outputs);
+    }
+    let windows = LiveWindows::default();
+    metrics.refresh(&engine, &windows, &engine.waiting_now());
+    let scraper = {
+        let registry = registry.clone();
+        std::thread::spawn(move || {
+            let mut totals = Vec::new();
+            for _ in 0..300 {
+                let total: f64 = registry
+                    .gather()
+                    .iter()
+                    .filter(|family| family.name() == "sixmin_calls_waiting")
+                    .flat_map(|family| family.get_metric().iter())
+                    .map(|metric| metric.get_gauge().get_value())
+                    .sum();
+                totals.push(total);
+            }
+            totals
+        })
+    };
+    for _ in 0..30 {
+        metrics.refresh(&engine, &windows, &engine.waiting_now());
+    }
+    let totals = scraper.join().unwrap();
+    assert!(
+        totals.iter().all(|total| *total == callers as f64),
+        "a scrape saw a partial refresh: {:?}",
+        totals
+            .iter()
+            .filter(|total| **total != callers as f64)
+            .take(5)
+            .collect::<Vec<_>>()
+    );
 }

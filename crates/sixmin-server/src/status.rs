@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use chrono::Datelike;
 use serde::Serialize;
-use sixmin_core::{Engine, LiveBreach, Period};
+use sixmin_core::{Engine, LiveBreach, Period, WaitingGroup};
 
 /// Appends formatted text to the page (writing to a `String` cannot fail).
 macro_rules! put {
@@ -110,8 +110,14 @@ fn topic_entry<'m>(
 }
 
 impl StatusView {
-    /// Builds the view from the engine and the recent live breaches (oldest first).
-    pub fn build(engine: &Engine, recent: &VecDeque<LiveBreach>, live_total: u64) -> StatusView {
+    /// Builds the view from the engine, the callers waiting now (`engine.waiting_now()`)
+    /// and the recent live breaches (oldest first).
+    pub fn build(
+        engine: &Engine,
+        waiting: &[WaitingGroup],
+        recent: &VecDeque<LiveBreach>,
+        live_total: u64,
+    ) -> StatusView {
         let pack = engine.pack();
         let zone = pack.timezone;
         let recent_breaches = recent
@@ -139,7 +145,7 @@ impl StatusView {
             return view;
         };
         let mut topics: BTreeMap<(String, String), TopicStatus> = BTreeMap::new();
-        for group in engine.waiting_now() {
+        for group in waiting {
             let status = topic_entry(&mut topics, &group.tenant, &group.topic, group.limit_ms);
             status.waiting += group.waiting;
             status.over_limit += group.over_limit;

@@ -56,8 +56,10 @@ impl Watch {
 
     /// Recomputes the gauges and publishes a fresh status view.
     pub fn refresh(&mut self, engine: &Engine) {
-        self.metrics.refresh(engine, &self.windows);
-        let view = StatusView::build(engine, &self.recent, self.live_total);
+        // Computed once, for both the gauges and the page.
+        let waiting = engine.waiting_now();
+        self.metrics.refresh(engine, &self.windows, &waiting);
+        let view = StatusView::build(engine, &waiting, &self.recent, self.live_total);
         self.shared.publish(view);
     }
 
