@@ -16,8 +16,7 @@
 //!   arrival order; so the ledger is the same for any arrival order in which no event is
 //!   late. Live breaches are alarms and follow the clock as it moves.
 
-use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 
 use chrono::NaiveDate;
 use rustc_hash::FxHashMap;
@@ -32,6 +31,7 @@ use crate::tally::{Tally, TallyEntry};
 use crate::time::{
     ceil_millis, format_utc, local_date, start_of_local_day, Nanos, NANOS_PER_MILLI,
 };
+use crate::timers::TimerQueue;
 use crate::verdict::{PackRef, Verdict};
 
 /// The default allowed lateness: one hour of event time.
@@ -44,6 +44,8 @@ pub struct EngineConfig {
     pub allowed_lateness_ms: i64,
     /// Whether to build [`Verdict`] records (the ledger) in addition to the tallies.
     pub emit_verdicts: bool,
+    /// Whether to announce each call's stop ([`Output::Stopped`], for live windows).
+    pub emit_stops: bool,
 }
 
 impl Default for EngineConfig {
@@ -51,6 +53,7 @@ impl Default for EngineConfig {
         EngineConfig {
             allowed_lateness_ms: DEFAULT_ALLOWED_LATENESS_MS,
             emit_verdicts: true,
+            emit_stops: false,
         }
     }
 }
@@ -102,12 +105,24 @@ pub struct LiveBreach {
     pub rule: String,
     /// The limit or allowance, in milliseconds.
     pub limit_ms: i64,
-    /// When the timer of that rule started (dialing, the callback request, the attempt).
-    pub since: String,
+    /// When the timer of that rule started (dialing, the callback request, the attempt);
+    /// written as RFC 3339 UTC.
+    #[serde(serialize_with = "serialize_instant")]
+    pub since: Nanos,
     /// The moment the limit passed.
-    pub due_at: String,
+    #[serde(serialize_with = "serialize_instant")]
+    pub due_at: Nanos,
     /// The engine clock when the engine noticed (equal to or after `due_at`).
-    pub detected_at: String,
+    #[serde(serialize_with = "serialize_instant")]
+    pub detected_at: Nanos,
+}
+
+/// Writes an instant as RFC 3339 UTC (formatting only when a breach is written out).
+fn serialize_instant<S: serde::Serializer>(
+    instant: &Nanos,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&format_utc(*instant))
 }
 
 /// Something the engine produced.
@@ -266,11 +281,10 @@ pub struct Engine {
     /// Buffers of forgotten calls, reused by new ones.
     spare_events: Vec<Vec<Recorded>>,
     spare_ids: Vec<String>,
-    /// Pending triggers: (clock instant after which to look at the call, slot, sequence).
-    timers: BinaryHeap<Reverse<(Nanos, usize, u64)>>,
-    /// The live trigger of each slot, to tell current heap entries from stale ones.
-    timer_of_slot: Vec<Option<(Nanos, u64)>>,
-    next_timer_seq: u64,
+    /// When each open call's next live alarm is due.
+    alarms: TimerQueue,
+    /// When each open call's close passes the watermark (clock instant).
+    closes: TimerQueue,
     /// Closed calls in the order they are forgotten: (forget when watermark passes, id).
     pub(crate) closed_order: VecDeque<(Nanos, CallId)>,
     pub(crate) tallies: BTreeMap<TallyKey, Tally>,
@@ -299,9 +313,8 @@ impl Engine {
             open_count: 0,
             spare_events: Vec::new(),
             spare_ids: Vec::new(),
-            timers: BinaryHeap::new(),
-            timer_of_slot: Vec::new(),
-            next_timer_seq: 0,
+            alarms: TimerQueue::default(),
+            closes: TimerQueue::default(),
             closed_order: VecDeque::new(),
             tallies: BTreeMap::new(),
             counters: InputCounters::default(),
@@ -436,6 +449,9 @@ impl Engine {
 
     /// Tells the live view, once, that a call has both its start and its stop.
     fn announce_stop(&mut self, slot: usize, out: &mut Vec<Output>) {
+        if !self.config.emit_stops {
+            return;
+        }
         let Some(call) = self.slots[slot].as_mut() else {
             return;
         };
@@ -557,7 +573,6 @@ impl Engine {
             }
             None => {
                 self.slots.push(Some(call));
-                self.timer_of_slot.push(None);
                 self.slots.len() - 1
             }
         };
@@ -566,68 +581,33 @@ impl Engine {
         slot
     }
 
-    /// (Re)arms the call's trigger: the earlier of its close passing the watermark and
-    /// its next live alarm.
-    ///
-    /// Triggers mostly move later as a call progresses (an answer, then `ended`). A heap
-    /// entry is pushed only when the trigger moves *earlier*; an entry left too early
-    /// simply re-arms the call when it pops, which costs less than a push per change.
+    /// (Re)arms the call's two triggers: its next live alarm, and its close passing the
+    /// watermark. Triggers mostly move later as a call progresses (an answer, then
+    /// `ended`); a trigger left too early re-arms the call when it pops.
     fn schedule(&mut self, slot: usize) {
-        let trigger = match self.trigger_of(slot) {
-            Some(trigger) => trigger,
-            None => return,
-        };
-        if self.timer_of_slot[slot].is_some_and(|(armed, _)| armed <= trigger) {
+        let Some(call) = self.slots[slot].as_ref() else {
             return;
-        }
-        self.arm(slot, trigger);
-    }
-
-    fn trigger_of(&self, slot: usize) -> Option<Nanos> {
-        let call = self.slots[slot].as_ref()?;
+        };
         let close_trigger = call
             .close_at(&self.rulebook)
             .saturating_add(self.lateness_nanos());
-        let live_trigger = call.next_live_alarm(&self.rulebook).map(|(due, _)| due);
-        Some(live_trigger.map_or(close_trigger, |live| live.min(close_trigger)))
-    }
-
-    fn arm(&mut self, slot: usize, trigger: Nanos) {
-        let seq = self.next_timer_seq;
-        self.next_timer_seq += 1;
-        self.timer_of_slot[slot] = Some((trigger, seq));
-        self.timers.push(Reverse((trigger, slot, seq)));
+        let alarm_trigger = call.next_live_alarm(&self.rulebook).map(|(due, _)| due);
+        self.closes.schedule(slot, Some(close_trigger));
+        self.alarms.schedule(slot, alarm_trigger);
     }
 
     /// Raises the live alarms due before `until` (finalizing nothing: the event at
     /// `until` is applied before any call closes).
     fn raise_alarms_before(&mut self, until: Nanos, out: &mut Vec<Output>) {
-        let mut touched = Vec::new();
-        while let Some(slot) = self.pop_timer_before(until) {
+        while let Some(slot) = self.alarms.pop_before(until) {
             self.raise_live_alarms(slot, until, out);
-            touched.push(slot);
+            // Everything due before `until` was raised, so this cannot pop again here.
+            let next = self.slots[slot]
+                .as_ref()
+                .and_then(|call| call.next_live_alarm(&self.rulebook))
+                .map(|(due, _)| due);
+            self.alarms.schedule(slot, next);
         }
-        for slot in touched {
-            if let Some(trigger) = self.trigger_of(slot) {
-                self.arm(slot, trigger);
-            }
-        }
-    }
-
-    /// Takes the earliest armed timer whose trigger is before `instant` (skipping stale
-    /// heap entries) and returns its slot, disarmed.
-    fn pop_timer_before(&mut self, instant: Nanos) -> Option<usize> {
-        while let Some(&Reverse((trigger, slot, seq))) = self.timers.peek() {
-            if trigger >= instant {
-                return None;
-            }
-            self.timers.pop();
-            if self.timer_of_slot[slot] == Some((trigger, seq)) {
-                self.timer_of_slot[slot] = None;
-                return Some(slot);
-            }
-        }
-        None
     }
 
     /// Raises live alarms and finalizes calls whose trigger the clock has passed.
@@ -635,18 +615,19 @@ impl Engine {
         let Some(clock) = self.clock else {
             return;
         };
+        self.raise_alarms_before(clock, out);
         let watermark = clock.saturating_sub(self.lateness_nanos());
         let mut finals: Vec<(Nanos, usize)> = Vec::new();
-        while let Some(slot) = self.pop_timer_before(clock) {
-            self.raise_live_alarms(slot, clock, out);
+        while let Some(slot) = self.closes.pop_before(clock) {
             let Some(call) = self.slots[slot].as_ref() else {
                 continue;
             };
             let close_at = call.close_at(&self.rulebook);
             if watermark > close_at {
                 finals.push((close_at, slot));
-            } else if let Some(trigger) = self.trigger_of(slot) {
-                self.arm(slot, trigger);
+            } else {
+                let trigger = close_at.saturating_add(self.lateness_nanos());
+                self.closes.arm(slot, trigger);
             }
         }
         self.finalize_in_order(finals, out);
@@ -712,9 +693,9 @@ impl Engine {
                 .map(|sym| self.symbols.name(sym).to_owned()),
             rule: self.rulebook.rule_name(rule).to_owned(),
             limit_ms,
-            since: format_utc(due.saturating_sub(limit_ms.saturating_mul(NANOS_PER_MILLI))),
-            due_at: format_utc(due),
-            detected_at: format_utc(clock),
+            since: due.saturating_sub(limit_ms.saturating_mul(NANOS_PER_MILLI)),
+            due_at: due,
+            detected_at: clock,
         }
     }
 
@@ -751,7 +732,8 @@ impl Engine {
         let Some(call) = self.slots[slot].take() else {
             return;
         };
-        self.timer_of_slot[slot] = None;
+        self.alarms.disarm(slot);
+        self.closes.disarm(slot);
         self.free_slots.push(slot);
         self.open_count -= 1;
         let judgement = call.judge(&self.rulebook, None);
@@ -879,8 +861,8 @@ impl Engine {
 
     /// Re-arms every open call's trigger (after a restore).
     pub(crate) fn rebuild_timers(&mut self) {
-        self.timers.clear();
-        self.timer_of_slot = vec![None; self.slots.len()];
+        self.alarms.clear();
+        self.closes.clear();
         for slot in 0..self.slots.len() {
             self.schedule(slot);
         }
@@ -890,7 +872,6 @@ impl Engine {
     pub(crate) fn restore_call(&mut self, call: Call) {
         let call_id = call.call_id.clone();
         self.slots.push(Some(call));
-        self.timer_of_slot.push(None);
         self.calls
             .insert(call_id, CallEntry::Open(self.slots.len() - 1));
         self.open_count += 1;

@@ -8,6 +8,7 @@
 
 pub mod pack;
 pub mod time;
+mod timers;
 
 pub use pack::{Duty, RulePack, TopicJudgement, TopicRule};
 pub mod call;

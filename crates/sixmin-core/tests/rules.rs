@@ -264,7 +264,10 @@ fn a_callback_never_made_is_a_breach_raised_live_at_three_hours() {
     let (_, breaches) = split(std::mem::take(&mut outputs));
     assert_eq!(breaches.len(), 1);
     assert_eq!(breaches[0].rule, "IL-CALLBACK");
-    assert_eq!(breaches[0].due_at, "2026-10-04T12:01:40Z");
+    assert_eq!(
+        sixmin_core::time::format_utc(breaches[0].due_at),
+        "2026-10-04T12:01:40Z"
+    );
     engine.finish(&mut outputs);
     let (verdicts, _) = split(outputs);
     assert_eq!(verdicts[0].breaches, vec!["IL-CALLBACK"]);
@@ -461,7 +464,11 @@ fn a_resend_counts_once_and_an_id_reused_by_another_call_is_kept() {
 #[test]
 fn waiting_callers_are_grouped_with_their_risk() {
     let start = at("09:00:00");
-    let mut engine = sixmin_core::Engine::new(israeli_pack(), Default::default());
+    let config = sixmin_core::EngineConfig {
+        emit_stops: true,
+        ..Default::default()
+    };
+    let mut engine = sixmin_core::Engine::new(israeli_pack(), config);
     let mut outputs = Vec::new();
     let calls = [
         call("w1")

@@ -19,7 +19,11 @@ fn run() -> (Registry, Metrics, Engine) {
     let registry = Registry::new();
     let pack = sixmin_config::builtin_pack();
     let mut metrics = Metrics::register(&registry, &pack, LabelLimits::default()).unwrap();
-    let mut engine = Engine::new(pack, EngineConfig::default());
+    let config = EngineConfig {
+        emit_stops: true,
+        ..EngineConfig::default()
+    };
+    let mut engine = Engine::new(pack, config);
     let mut windows = LiveWindows::default();
     let mut outputs = Vec::new();
     for line in EVENTS.lines() {

@@ -124,8 +124,7 @@ impl StatusView {
             .iter()
             .rev()
             .map(|breach| BreachRow {
-                due_local: sixmin_core::time::parse_rfc3339(&breach.due_at)
-                    .map_or_else(|| breach.due_at.clone(), |due| local_text(due, zone)),
+                due_local: local_text(breach.due_at, zone),
                 rule: breach.rule.clone(),
                 tenant: breach.tenant.clone(),
                 topic: breach.topic.clone(),

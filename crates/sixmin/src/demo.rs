@@ -51,7 +51,13 @@ async fn run_async(args: DemoArgs) -> CommandResult {
         ..SimConfig::default()
     });
     let shared = Shared::new(prometheus::Registry::new());
-    let engine = Engine::new(pack, EngineConfig::default());
+    let engine = Engine::new(
+        pack,
+        EngineConfig {
+            emit_stops: true,
+            ..EngineConfig::default()
+        },
+    );
     let mut live = LiveEngine::new(engine, shared.clone()).code(Code::Internal)?;
 
     let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();

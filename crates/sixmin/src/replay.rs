@@ -81,6 +81,7 @@ pub fn run(args: ReplayArgs) -> CommandResult {
     let config = EngineConfig {
         allowed_lateness_ms,
         emit_verdicts: args.ledger.is_some() || args.listen.is_some(),
+        emit_stops: args.listen.is_some(),
     };
     let (engine, pack) = engine_for_state(
         previous.as_ref(),

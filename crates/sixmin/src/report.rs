@@ -52,6 +52,7 @@ pub fn run(args: ReportArgs) -> CommandResult {
     let config = EngineConfig {
         allowed_lateness_ms: state.engine.allowed_lateness_ms,
         emit_verdicts: false,
+        emit_stops: false,
     };
     let (engine, _) = engine_for_state(Some(&state), None, config, &args.state)?;
     let generated_at = match args.generated_at {
