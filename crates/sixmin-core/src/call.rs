@@ -362,7 +362,9 @@ impl Call {
 
     fn has_sms_within(&self, from: Nanos, within: Nanos) -> bool {
         self.events.iter().any(|event| {
-            event.kind == EventKind::SmsSent && event.ts >= from && event.ts - from <= within
+            event.kind == EventKind::SmsSent
+                && event.ts >= from
+                && event.ts.saturating_sub(from) <= within
         })
     }
 
@@ -399,7 +401,7 @@ impl Call {
                 if stop.ts < start.ts {
                     flags.push(Flag::StopBeforeStart);
                 }
-                (outcome, Some((stop.ts - start.ts).max(0)))
+                (outcome, Some(stop.ts.saturating_sub(start.ts).max(0)))
             }
             _ => (Outcome::Incomplete, None),
         };
@@ -420,7 +422,7 @@ impl Call {
                 if let Some(announcement) = rulebook.announcement {
                     let announced_in_time = self.events.iter().any(|event| {
                         event.kind == EventKind::AnnouncementPlayed
-                            && event.ts - start.ts <= announcement.within_nanos
+                            && event.ts.saturating_sub(start.ts) <= announcement.within_nanos
                     });
                     if !announced_in_time {
                         breaches.add(Breaches::ANNOUNCEMENT);

@@ -479,7 +479,7 @@ impl Engine {
             queue: queue.map(|sym| self.symbols.name(sym).to_owned()),
             outcome,
             at: stop_ts,
-            wait_ms: ceil_millis(stop_ts - start_ts),
+            wait_ms: ceil_millis(stop_ts.saturating_sub(start_ts)),
             limit_ms: topic.limit_ms,
         }));
     }
@@ -498,7 +498,7 @@ impl Engine {
             let topic = self.rulebook.resolve(call.current_topic());
             let tenant = start.tenant.unwrap_or(self.default_tenant);
             let queue = call.current_queue();
-            let waited = (now - start.ts).max(0);
+            let waited = now.saturating_sub(start.ts).max(0);
             let group = groups
                 .entry((tenant, topic.topic, queue))
                 .or_insert_with(|| WaitingGroup {

@@ -62,7 +62,8 @@ pub fn ceil_millis(duration: Nanos) -> i64 {
     if duration <= 0 {
         return 0;
     }
-    (duration + NANOS_PER_MILLI - 1) / NANOS_PER_MILLI
+    // Without adding first, so that no duration can overflow.
+    duration / NANOS_PER_MILLI + i64::from(duration % NANOS_PER_MILLI != 0)
 }
 
 #[cfg(test)]
@@ -90,6 +91,7 @@ mod tests {
         assert_eq!(ceil_millis(360_000 * NANOS_PER_MILLI), 360_000);
         assert_eq!(ceil_millis(360_000 * NANOS_PER_MILLI + 1), 360_001);
         assert_eq!(ceil_millis(-5), 0);
+        assert_eq!(ceil_millis(i64::MAX), i64::MAX / NANOS_PER_MILLI + 1);
     }
 
     #[test]

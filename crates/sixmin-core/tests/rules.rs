@@ -521,3 +521,25 @@ fn waiting_callers_are_grouped_with_their_risk() {
     assert_eq!(stops.len(), 1);
     assert_eq!(stops[0].wait_ms, 50_000);
 }
+
+#[test]
+fn instants_centuries_apart_do_not_overflow() {
+    // Both are valid RFC 3339 instants; their difference is beyond i64 nanoseconds. The
+    // answer arrives right after the start, so both are in the call when it is judged.
+    let start = at("1700-01-01T00:00:00Z");
+    let stop = at("2200-01-01T00:00:00Z");
+    let verdict = judge(
+        call("c")
+            .started(start)
+            .answered(stop)
+            .announced(stop)
+            .ended(stop),
+    );
+    assert_eq!(verdict.outcome, sixmin_core::Outcome::Answered);
+    assert_eq!(
+        verdict.breaches,
+        vec!["IL-3MIN", "IL-ANNOUNCE"],
+        "{verdict:?}"
+    );
+    assert!(verdict.wait_ms.unwrap() > 9_000_000_000_000);
+}
