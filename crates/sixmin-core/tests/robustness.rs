@@ -56,7 +56,10 @@ proptest! {
 
     #[test]
     fn arbitrary_bytes_never_panic_the_decoder(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
-        let _ = decode_event(&bytes);
+        match decode_event(&bytes) {
+            Ok(event) => prop_assert!(!event.event_id.is_empty()),
+            Err(invalid) => prop_assert!(!invalid.detail.is_empty(), "every rejection says why"),
+        }
     }
 
     #[test]
@@ -67,7 +70,10 @@ proptest! {
         attrs in prop_oneof![Just("{}".to_owned()), Just("[]".to_owned()), Just("\"x\"".to_owned()), Just("{\"a\":{\"b\":[1,2]}}".to_owned())],
     ) {
         let line = format!(r#"{{"v":{v},"event_id":"e","call_id":"c","type":{kind},"ts":{ts},"attrs":{attrs}}}"#);
-        let _ = decode_event(line.as_bytes());
+        match decode_event(line.as_bytes()) {
+            Ok(event) => prop_assert_eq!(event.call_id.as_ref(), "c"),
+            Err(invalid) => prop_assert!(!invalid.detail.is_empty(), "every rejection says why"),
+        }
     }
 
     #[test]
