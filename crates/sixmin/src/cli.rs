@@ -126,8 +126,20 @@ pub struct DemoArgs {
 #[derive(Debug, Args)]
 pub struct SimulateArgs {
     /// Where to write the events (`.gz` compresses); `-` is standard output.
-    #[arg(long, value_name = "FILE", default_value = "-")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        default_value = "-",
+        conflicts_with = "kafka"
+    )]
     pub out: PathBuf,
+    /// Produce the events to Kafka instead (bootstrap servers, `host:port[,…]`), keyed by
+    /// `call_id`.
+    #[arg(long, value_name = "BOOTSTRAP", env = "SIXMIN_KAFKA_BOOTSTRAP")]
+    pub kafka: Option<String>,
+    /// The topic to produce to, with `--kafka`.
+    #[arg(long, value_name = "NAME", default_value = "sixmin.events")]
+    pub topic: String,
     /// First simulated day (default: today in the pack's time zone).
     #[arg(long, value_name = "YYYY-MM-DD")]
     pub date: Option<chrono::NaiveDate>,

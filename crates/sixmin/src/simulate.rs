@@ -11,6 +11,45 @@ use sixmin_sim::{SimConfig, Simulator};
 use crate::cli::SimulateArgs;
 use crate::exit::{Code, CommandResult, WithCode};
 
+/// Produces the simulated events to Kafka, keyed by call id, paced like a file.
+fn produce_to_kafka(
+    simulator: &mut Simulator,
+    bootstrap: &str,
+    args: &SimulateArgs,
+) -> CommandResult {
+    let producer = sixmin_kafka::EventProducer::new(bootstrap, &args.topic).code(Code::Usage)?;
+    let paced = args.speed.filter(|speed| *speed > 0.0);
+    let wall_start = Instant::now();
+    let mut first_arrival: Option<i64> = None;
+    let mut produced = 0u64;
+    while let Some((arrival, event)) = simulator.next_with_arrival() {
+        if let Some(speed) = paced {
+            let first = *first_arrival.get_or_insert(arrival);
+            let due = Duration::from_secs_f64((arrival - first) as f64 / 1e9 / speed);
+            if let Some(wait) = due.checked_sub(wall_start.elapsed()) {
+                std::thread::sleep(wait);
+            }
+        }
+        // The simulator writes valid events; its call id is the message key.
+        let decoded = sixmin_core::decode_event(event.line.as_bytes())
+            .map_err(|invalid| anyhow::anyhow!("the simulator wrote an invalid event: {invalid}"))
+            .code(Code::Internal)?;
+        producer
+            .send(&decoded.call_id, event.line.as_bytes())
+            .code(Code::Output)?;
+        produced += 1;
+    }
+    producer
+        .flush(Duration::from_secs(120))
+        .context("waiting for the broker to acknowledge every event")
+        .code(Code::Output)?;
+    eprintln!(
+        "sixmin simulate: {produced} events produced to topic `{}` at {bootstrap}",
+        args.topic
+    );
+    Ok(())
+}
+
 /// Runs `sixmin simulate`.
 pub fn run(args: SimulateArgs) -> CommandResult {
     let pack = crate::state::load_pack(args.rules.as_deref())?.pack;
@@ -28,6 +67,9 @@ pub fn run(args: SimulateArgs) -> CommandResult {
         faults: !args.no_faults,
         ..SimConfig::default()
     });
+    if let Some(bootstrap) = &args.kafka {
+        return produce_to_kafka(&mut simulator, bootstrap, &args);
+    }
     let to_stdout = args.out.as_os_str() == "-";
     let sink: Box<dyn Write> = if to_stdout {
         Box::new(std::io::stdout().lock())

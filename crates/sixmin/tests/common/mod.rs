@@ -1,6 +1,7 @@
 //! Helpers of the command-line tests: run the real binary, compare with golden files.
 #![allow(dead_code, missing_docs, clippy::unwrap_used)]
 
+pub mod broker;
 pub mod demo;
 pub mod http;
 
