@@ -131,6 +131,14 @@ impl<'r> RuleNames<'r> {
     pub fn as_slice(&self) -> &[&'r str] {
         &self.names[..self.len]
     }
+
+    /// The names as owned strings (for a verdict or a report).
+    pub fn to_strings(self) -> Vec<String> {
+        self.as_slice()
+            .iter()
+            .map(|name| (*name).to_owned())
+            .collect()
+    }
 }
 
 /// The judged state of a call: final when its close has passed, provisional before.

@@ -798,11 +798,7 @@ impl Engine {
             outcome: judgement.outcome,
             wait_ms,
             limit_ms: judgement.topic.limit_ms,
-            breaches: breaches
-                .as_slice()
-                .iter()
-                .map(|name| name.to_string())
-                .collect(),
+            breaches: breaches.to_strings(),
             rule_pack: PackRef {
                 name: self.pack.name.clone(),
                 version: self.pack.version.clone(),
@@ -847,11 +843,7 @@ impl Engine {
                     outcome: judgement.outcome,
                     wait_ms: judgement.wait_nanos.map(ceil_millis),
                     limit_ms: judgement.topic.limit_ms,
-                    breaches: breaches
-                        .as_slice()
-                        .iter()
-                        .map(|name| name.to_string())
-                        .collect(),
+                    breaches: breaches.to_strings(),
                     flags: judgement.flags,
                 },
             ));

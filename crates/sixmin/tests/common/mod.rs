@@ -39,18 +39,7 @@ pub fn sixmin_ok(args: &[&str]) -> String {
 
 /// Compares `actual` with a committed file; `SIXMIN_BLESS=1` rewrites the file instead.
 pub fn assert_golden(path: &Path, actual: &str) {
-    if std::env::var_os("SIXMIN_BLESS").is_some() {
-        std::fs::write(path, actual).unwrap();
-        return;
-    }
-    let expected = std::fs::read_to_string(path)
-        .unwrap_or_else(|_| panic!("{} is missing; run with SIXMIN_BLESS=1", path.display()));
-    assert!(
-        expected == actual,
-        "{} differs from what the code produces now; if the change is intended, run with \
-         SIXMIN_BLESS=1 and review the diff",
-        path.display()
-    );
+    assert_golden_bytes(path, actual.as_bytes());
 }
 
 pub fn path_str(path: &Path) -> &str {
