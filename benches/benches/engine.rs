@@ -6,6 +6,15 @@
 use criterion::{black_box, criterion_main, Criterion, Throughput};
 use sixmin_core::{decode_event, Engine, EngineConfig};
 
+/// An engine that keeps tallies but builds no ledger verdicts.
+fn engine_without_ledger() -> Engine {
+    let config = EngineConfig {
+        emit_verdicts: false,
+        ..EngineConfig::default()
+    };
+    Engine::new(sixmin_config::builtin_pack(), config)
+}
+
 fn engine_throughput(criterion: &mut Criterion) {
     // Two weeks of a 4 000-call-a-day centre: about 300 000 events.
     let lines = sixmin_benches::generated_lines(14, 4_000);
@@ -27,11 +36,7 @@ fn engine_throughput(criterion: &mut Criterion) {
 
     group.bench_function("decode_judge_record", |bench| {
         bench.iter(|| {
-            let config = EngineConfig {
-                emit_verdicts: false,
-                ..EngineConfig::default()
-            };
-            let mut engine = Engine::new(sixmin_config::builtin_pack(), config);
+            let mut engine = engine_without_ledger();
             let mut outputs = Vec::new();
             for line in &lines {
                 if let Ok(event) = decode_event(line.as_bytes()) {
@@ -52,11 +57,7 @@ fn engine_throughput(criterion: &mut Criterion) {
         .collect();
     group.bench_function("judge_record_only", |bench| {
         bench.iter(|| {
-            let config = EngineConfig {
-                emit_verdicts: false,
-                ..EngineConfig::default()
-            };
-            let mut engine = Engine::new(sixmin_config::builtin_pack(), config);
+            let mut engine = engine_without_ledger();
             let mut outputs = Vec::new();
             for event in &decoded {
                 engine.ingest(event, &mut outputs);

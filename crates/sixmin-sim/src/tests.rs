@@ -13,6 +13,21 @@ const SECOND: i64 = 1_000 * MILLI;
 const MINUTE: i64 = 60 * SECOND;
 const HOUR: i64 = 60 * MINUTE;
 
+/// Every event type of the contract, in contract order.
+const EVENT_KINDS: [&str; 11] = [
+    "call_started",
+    "topic_selected",
+    "queued",
+    "announcement_played",
+    "callback_requested",
+    "transferred",
+    "answered",
+    "abandoned",
+    "callback_attempted",
+    "sms_sent",
+    "ended",
+];
+
 /// A stream without injected faults, delays or duplicates.
 fn clean(seed: u64, calls_per_day: u32, days: u32, overload: bool) -> SimConfig {
     SimConfig {
@@ -160,19 +175,7 @@ fn lines_follow_the_v1_contract_and_ids_are_unique() {
         ..SimConfig::default()
     };
     let events = generate(&config);
-    let kinds = [
-        "call_started",
-        "topic_selected",
-        "queued",
-        "announcement_played",
-        "callback_requested",
-        "transferred",
-        "answered",
-        "abandoned",
-        "callback_attempted",
-        "sms_sent",
-        "ended",
-    ];
+    let kinds = EVENT_KINDS;
     let mut ids = BTreeSet::new();
     for event in &events {
         let value: Value = serde_json::from_str(&event.line).unwrap();
@@ -385,19 +388,7 @@ fn a_two_day_run_has_every_kind_of_event() {
     };
     let events = parse(&generate(&config));
     let count = |kind: &str| events.iter().filter(|event| event.kind == kind).count();
-    for kind in [
-        "call_started",
-        "topic_selected",
-        "queued",
-        "announcement_played",
-        "callback_requested",
-        "transferred",
-        "answered",
-        "abandoned",
-        "callback_attempted",
-        "sms_sent",
-        "ended",
-    ] {
+    for kind in EVENT_KINDS {
         assert!(count(kind) > 0, "no {kind}");
     }
     let outcomes: BTreeSet<&str> = events

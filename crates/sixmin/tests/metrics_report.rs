@@ -4,11 +4,11 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::metrics::series;
 use common::*;
 
 struct Killed(Child);
@@ -18,27 +18,6 @@ impl Drop for Killed {
         self.0.kill().ok();
         self.0.wait().ok();
     }
-}
-
-/// `name{labels} value` lines of one metric, as label maps and values.
-fn series(text: &str, name: &str) -> Vec<(BTreeMap<String, String>, f64)> {
-    let mut found = Vec::new();
-    for line in text.lines() {
-        let Some(rest) = line.strip_prefix(name) else {
-            continue;
-        };
-        let Some(rest) = rest.strip_prefix('{') else {
-            continue;
-        };
-        let (labels, value) = rest.split_once("} ").unwrap();
-        let mut map = BTreeMap::new();
-        for pair in labels.split("\",") {
-            let (key, value) = pair.split_once("=\"").unwrap();
-            map.insert(key.to_owned(), value.trim_end_matches('"').to_owned());
-        }
-        found.push((map, value.parse().unwrap()));
-    }
-    found
 }
 
 #[test]

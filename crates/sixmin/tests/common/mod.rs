@@ -4,6 +4,7 @@
 pub mod broker;
 pub mod demo;
 pub mod http;
+pub mod metrics;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
