@@ -313,11 +313,21 @@ fn measure(setting: &str, limits: LabelLimits) -> Result<(), String> {
     let input_dropped = memory();
 
     let started = Instant::now();
-    metrics.refresh(&engine, &windows, &engine.waiting_now());
+    metrics.refresh(
+        &engine,
+        &windows,
+        &engine.waiting_now(),
+        engine.calendar_tallies().as_ref(),
+    );
     let refresh_first = started.elapsed();
     let refreshed = memory();
     let started = Instant::now();
-    metrics.refresh(&engine, &windows, &engine.waiting_now());
+    metrics.refresh(
+        &engine,
+        &windows,
+        &engine.waiting_now(),
+        engine.calendar_tallies().as_ref(),
+    );
     let refresh_again = started.elapsed();
 
     let started = Instant::now();

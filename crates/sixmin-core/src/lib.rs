@@ -28,7 +28,7 @@ pub use engine::{
     WaitingGroup,
 };
 pub use event::{CallbackOutcome, Event, EventKind};
-pub use report::{Period, PeriodReport};
+pub use report::{CalendarTallies, Period, PeriodReport};
 pub use snapshot::{Snapshot, SnapshotError, SNAPSHOT_FORMAT};
 pub use tally::{Tally, WaitHistogram};
 pub use verdict::{Flag, Outcome, PackRef, Verdict};

@@ -14,6 +14,20 @@ use crate::engine::Engine;
 use crate::tally::{Tally, TallyEntry, WaitQuantiles};
 use crate::time::{format_in_zone, start_of_local_day};
 
+/// Tallies of one period per (tenant, topic).
+pub type TalliesByRow = BTreeMap<(String, String), Tally>;
+
+/// Today's and this month's tallies per (tenant, topic), for live views.
+#[derive(Debug, Clone, Default)]
+pub struct CalendarTallies {
+    /// The engine clock's day in the pack's time zone.
+    pub today: NaiveDate,
+    /// Today, per (tenant, topic).
+    pub day: TalliesByRow,
+    /// This month, per (tenant, topic).
+    pub month: TalliesByRow,
+}
+
 /// The schema id of the JSON report.
 pub const REPORT_SCHEMA: &str = "sixmin.period-report/v1";
 
@@ -284,35 +298,60 @@ impl Engine {
 
     /// The tallies of `period` per (tenant, topic): final verdicts plus pending calls
     /// judged so far, and how many calls were pending.
-    pub fn period_tallies(&self, period: Period) -> (BTreeMap<(String, String), Tally>, u64) {
-        let mut per_row: BTreeMap<(String, String), Tally> = BTreeMap::new();
+    pub fn period_tallies(&self, period: Period) -> (TalliesByRow, u64) {
+        self.tallies_of_periods(&[period]).pop().unwrap_or_default()
+    }
+
+    /// The tallies of today and of this month (the engine clock's day and month in the
+    /// pack's time zone), judging the pending calls once for both. `None` before any
+    /// event.
+    pub fn calendar_tallies(&self) -> Option<CalendarTallies> {
+        let today = crate::time::local_date(self.clock?, self.pack.timezone);
+        let month = Period::Month {
+            year: today.year(),
+            month: today.month(),
+        };
+        let mut both = self.tallies_of_periods(&[Period::Day(today), month]);
+        let (month, _) = both.pop()?;
+        let (day, _) = both.pop()?;
+        Some(CalendarTallies { today, day, month })
+    }
+
+    /// Tallies per (tenant, topic) of several periods, with their pending counts, in one
+    /// pass over the final tallies and one judgement of the pending calls.
+    fn tallies_of_periods(&self, periods: &[Period]) -> Vec<(TalliesByRow, u64)> {
+        let mut results: Vec<(TalliesByRow, u64)> =
+            periods.iter().map(|_| Default::default()).collect();
         for (day, tenant, topic, tally) in self.tallies() {
-            if period.contains(day) {
-                per_row
-                    .entry((tenant.to_owned(), topic.to_owned()))
-                    .or_default()
-                    .merge(tally);
+            for (period, (per_row, _)) in periods.iter().zip(results.iter_mut()) {
+                if period.contains(day) {
+                    per_row
+                        .entry((tenant.to_owned(), topic.to_owned()))
+                        .or_default()
+                        .merge(tally);
+                }
             }
         }
-        let mut pending = 0;
         for (day, tenant, topic, entry) in self.pending_entries() {
-            if !period.contains(day) {
-                continue;
-            }
-            pending += 1;
             let breaches: Vec<&str> = entry.breaches.iter().map(String::as_str).collect();
-            per_row
-                .entry((tenant, topic))
-                .or_default()
-                .record(TallyEntry {
-                    outcome: entry.outcome,
-                    wait_ms: entry.wait_ms,
-                    limit_ms: entry.limit_ms,
-                    breaches: &breaches,
-                    flags: &entry.flags,
-                });
+            for (period, (per_row, pending)) in periods.iter().zip(results.iter_mut()) {
+                if !period.contains(day) {
+                    continue;
+                }
+                *pending += 1;
+                per_row
+                    .entry((tenant.clone(), topic.clone()))
+                    .or_default()
+                    .record(TallyEntry {
+                        outcome: entry.outcome,
+                        wait_ms: entry.wait_ms,
+                        limit_ms: entry.limit_ms,
+                        breaches: &breaches,
+                        flags: &entry.flags,
+                    });
+            }
         }
-        (per_row, pending)
+        results
     }
 
     fn report_from_tallies(

@@ -19,13 +19,12 @@ mod windows;
 
 use std::collections::BTreeSet;
 
-use chrono::Datelike;
 use prometheus::{
     Encoder, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry,
     TextEncoder,
 };
 use sixmin_core::{
-    Engine, InputCounters, LiveBreach, Period, Verdict, WaitHistogram, WaitingGroup,
+    CalendarTallies, Engine, InputCounters, LiveBreach, Verdict, WaitHistogram, WaitingGroup,
 };
 
 use crate::snapshot_gauges::SeriesBuilder;
@@ -299,10 +298,18 @@ impl Metrics {
         self.counted = counters.clone();
     }
 
-    /// Recomputes every gauge from the engine, the live windows and the callers waiting
-    /// now (`engine.waiting_now()`, computed once by the caller and shared with the status
-    /// page). Each family is published whole, so a scrape never sees half a refresh.
-    pub fn refresh(&mut self, engine: &Engine, windows: &LiveWindows, waiting: &[WaitingGroup]) {
+    /// Recomputes every gauge from the engine, the live windows, the callers waiting now
+    /// (`engine.waiting_now()`) and today's and this month's tallies
+    /// (`engine.calendar_tallies()`); the last two are computed once by the caller and
+    /// shared with the status page. Each family is published whole, so a scrape never
+    /// sees half a refresh.
+    pub fn refresh(
+        &mut self,
+        engine: &Engine,
+        windows: &LiveWindows,
+        waiting: &[WaitingGroup],
+        calendar: Option<&CalendarTallies>,
+    ) {
         self.observe_inputs(engine.counters());
         let Some(now) = engine.clock() else {
             return;
@@ -339,20 +346,11 @@ impl Metrics {
                 summary.compliance,
             );
         }
-        let today = sixmin_core::time::local_date(now, engine.pack().timezone);
-        let periods = [
-            ("day", Period::Day(today)),
-            (
-                "month",
-                Period::Month {
-                    year: today.year(),
-                    month: today.month(),
-                },
-            ),
-        ];
-        for (window, period) in periods {
-            let (tallies, _) = engine.period_tallies(period);
-            for ((tenant, topic), tally) in &tallies {
+        let periods = calendar
+            .iter()
+            .flat_map(|calendar| [("day", &calendar.day), ("month", &calendar.month)]);
+        for (window, tallies) in periods {
+            for ((tenant, topic), tally) in tallies {
                 let labels = self.tenant_topic(tenant, topic);
                 push_window(
                     &mut summaries,

@@ -61,7 +61,12 @@ fn feed(engine: &mut Engine, metrics: &mut Metrics, lines: &[String]) {
             metrics.observe_live_breach(&breach);
         }
     }
-    metrics.refresh(engine, &LiveWindows::default(), &engine.waiting_now());
+    metrics.refresh(
+        engine,
+        &LiveWindows::default(),
+        &engine.waiting_now(),
+        engine.calendar_tallies().as_ref(),
+    );
 }
 
 /// The samples of `family` in the exposition: (label name → value) pairs and the value.

@@ -42,7 +42,12 @@ fn run() -> (Registry, Metrics, Engine) {
             Output::Stopped(stop) => windows.record(&stop),
         }
     }
-    metrics.refresh(&engine, &windows, &engine.waiting_now());
+    metrics.refresh(
+        &engine,
+        &windows,
+        &engine.waiting_now(),
+        engine.calendar_tallies().as_ref(),
+    );
     (registry, metrics, engine)
 }
 
@@ -169,7 +174,12 @@ fn a_scrape_during_a_refresh_sees_a_whole_refresh() {
         engine.ingest(&decode_event(line.as_bytes()).unwrap(), &mut outputs);
     }
     let windows = LiveWindows::default();
-    metrics.refresh(&engine, &windows, &engine.waiting_now());
+    metrics.refresh(
+        &engine,
+        &windows,
+        &engine.waiting_now(),
+        engine.calendar_tallies().as_ref(),
+    );
     let scraper = {
         let registry = registry.clone();
         std::thread::spawn(move || {
@@ -188,7 +198,12 @@ fn a_scrape_during_a_refresh_sees_a_whole_refresh() {
         })
     };
     for _ in 0..30 {
-        metrics.refresh(&engine, &windows, &engine.waiting_now());
+        metrics.refresh(
+            &engine,
+            &windows,
+            &engine.waiting_now(),
+            engine.calendar_tallies().as_ref(),
+        );
     }
     let totals = scraper.join().unwrap();
     assert!(

@@ -5,9 +5,8 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use chrono::Datelike;
 use serde::Serialize;
-use sixmin_core::{Engine, LiveBreach, Period, WaitingGroup};
+use sixmin_core::{CalendarTallies, Engine, LiveBreach, WaitingGroup};
 
 /// Appends formatted text to the page (writing to a `String` cannot fail).
 macro_rules! put {
@@ -110,11 +109,13 @@ fn topic_entry<'m>(
 }
 
 impl StatusView {
-    /// Builds the view from the engine, the callers waiting now (`engine.waiting_now()`)
-    /// and the recent live breaches (oldest first).
+    /// Builds the view from the engine, the callers waiting now (`engine.waiting_now()`),
+    /// today's and this month's tallies (`engine.calendar_tallies()`) and the recent live
+    /// breaches (oldest first).
     pub fn build(
         engine: &Engine,
         waiting: &[WaitingGroup],
+        calendar: Option<&CalendarTallies>,
         recent: &VecDeque<LiveBreach>,
         live_total: u64,
     ) -> StatusView {
@@ -152,23 +153,23 @@ impl StatusView {
             let oldest = group.oldest_wait_ms as f64 / 1000.0;
             status.oldest_wait_seconds = status.oldest_wait_seconds.max(oldest);
         }
-        let today = sixmin_core::time::local_date(now, pack.timezone);
-        let day = engine.period_report(Period::Day(today), String::new(), Vec::new());
-        for row in &day.rows {
-            let limit_ms = row.limit_ms.unwrap_or_default();
-            let status = topic_entry(&mut topics, &row.tenant, &row.topic, limit_ms);
-            status.compliance_today = row.compliance_ratio;
-            status.p95_today_seconds = row.answer_wait_ms.p95.map(|ms| ms as f64 / 1000.0);
-            status.offered_today = row.offered;
-        }
-        let month = Period::Month {
-            year: today.year(),
-            month: today.month(),
-        };
-        for row in &engine.period_report(month, String::new(), Vec::new()).rows {
-            let limit_ms = row.limit_ms.unwrap_or_default();
-            let status = topic_entry(&mut topics, &row.tenant, &row.topic, limit_ms);
-            status.compliance_month = row.compliance_ratio;
+        if let Some(calendar) = calendar {
+            for ((tenant, topic), tally) in &calendar.day {
+                let limit_ms = pack.judge_topic(Some(topic)).limit_ms;
+                let status = topic_entry(&mut topics, tenant, topic, limit_ms);
+                status.compliance_today = tally.compliance_ratio();
+                status.p95_today_seconds = tally
+                    .answer_wait
+                    .quantiles()
+                    .p95
+                    .map(|ms| ms as f64 / 1000.0);
+                status.offered_today = tally.offered;
+            }
+            for ((tenant, topic), tally) in &calendar.month {
+                let limit_ms = pack.judge_topic(Some(topic)).limit_ms;
+                let status = topic_entry(&mut topics, tenant, topic, limit_ms);
+                status.compliance_month = tally.compliance_ratio();
+            }
         }
         view.as_of = local_text(now, zone);
         view.topics = topics.into_values().collect();

@@ -58,8 +58,16 @@ impl Watch {
     pub fn refresh(&mut self, engine: &Engine) {
         // Computed once, for both the gauges and the page.
         let waiting = engine.waiting_now();
-        self.metrics.refresh(engine, &self.windows, &waiting);
-        let view = StatusView::build(engine, &waiting, &self.recent, self.live_total);
+        let calendar = engine.calendar_tallies();
+        self.metrics
+            .refresh(engine, &self.windows, &waiting, calendar.as_ref());
+        let view = StatusView::build(
+            engine,
+            &waiting,
+            calendar.as_ref(),
+            &self.recent,
+            self.live_total,
+        );
         self.shared.publish(view);
     }
 
