@@ -32,6 +32,7 @@
 mod check;
 mod duration;
 mod error;
+pub mod service;
 mod tree;
 
 use std::path::Path;
@@ -40,6 +41,10 @@ use sha2::{Digest, Sha256};
 pub use sixmin_core::RulePack;
 
 pub use crate::error::{PackError, Problem};
+pub use crate::service::{
+    load_service_config, parse_service_config, CheckpointStoreKind, ClockMode, ConfigError,
+    ServiceConfig, StartAt,
+};
 
 /// The source of the built-in pack `il-consumer-protection` (Israel's consumer protection
 /// law and telephone service regulations), as shipped in `packs/il-consumer-protection.toml`.

@@ -201,6 +201,16 @@ impl InputCounters {
     pub fn invalid_total(&self) -> u64 {
         self.invalid.values().sum()
     }
+
+    /// Adds `other`'s counts to these (the counts of several engines together).
+    pub fn add(&mut self, other: &InputCounters) {
+        self.accepted += other.accepted;
+        self.duplicates += other.duplicates;
+        self.late += other.late;
+        for (reason, count) in &other.invalid {
+            *self.invalid.entry(reason.clone()).or_default() += count;
+        }
+    }
 }
 
 /// A call whose verdict is final, remembered so its late events and resends are known.

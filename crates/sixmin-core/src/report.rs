@@ -28,6 +28,17 @@ pub struct CalendarTallies {
     pub month: TalliesByRow,
 }
 
+impl CalendarTallies {
+    /// Adds another engine's tallies of the same day and month.
+    pub fn merge(&mut self, other: &CalendarTallies) {
+        for (mine, theirs) in [(&mut self.day, &other.day), (&mut self.month, &other.month)] {
+            for (key, tally) in theirs {
+                mine.entry(key.clone()).or_default().merge(tally);
+            }
+        }
+    }
+}
+
 /// The schema id of the JSON report.
 pub const REPORT_SCHEMA: &str = "sixmin.period-report/v1";
 
@@ -293,7 +304,44 @@ impl Engine {
         sources: Vec<String>,
     ) -> PeriodReport {
         let (per_row, pending) = self.period_tallies(period);
-        self.report_from_tallies(period, generated_at, sources, &per_row, pending)
+        self.report_from_tallies(
+            period,
+            generated_at,
+            sources,
+            &per_row,
+            pending,
+            &self.counters,
+        )
+    }
+
+    /// One report over several engines judging by the same pack (the partitions of a
+    /// topic, each with its own engine): their tallies, pending calls and input counts
+    /// added together. `None` when `engines` is empty or their packs differ.
+    pub fn merged_period_report(
+        engines: &[&Engine],
+        period: Period,
+        generated_at: String,
+        sources: Vec<String>,
+    ) -> Option<PeriodReport> {
+        let first = engines.first()?;
+        if engines
+            .iter()
+            .any(|engine| engine.pack.sha256 != first.pack.sha256)
+        {
+            return None;
+        }
+        let mut per_row = TalliesByRow::new();
+        let mut pending = 0;
+        let mut counters = crate::engine::InputCounters::default();
+        for engine in engines {
+            let (rows, engine_pending) = engine.period_tallies(period);
+            for (key, tally) in rows {
+                per_row.entry(key).or_default().merge(&tally);
+            }
+            pending += engine_pending;
+            counters.add(&engine.counters);
+        }
+        Some(first.report_from_tallies(period, generated_at, sources, &per_row, pending, &counters))
     }
 
     /// The tallies of `period` per (tenant, topic): final verdicts plus pending calls
@@ -307,6 +355,12 @@ impl Engine {
     /// event.
     pub fn calendar_tallies(&self) -> Option<CalendarTallies> {
         let today = crate::time::local_date(self.clock?, self.pack.timezone);
+        self.calendar_tallies_on(today)
+    }
+
+    /// The tallies of `today` and of its month, judging the pending calls once for both
+    /// (for several engines shown together, which share one "today").
+    pub fn calendar_tallies_on(&self, today: NaiveDate) -> Option<CalendarTallies> {
         let month = Period::Month {
             year: today.year(),
             month: today.month(),
@@ -361,6 +415,7 @@ impl Engine {
         sources: Vec<String>,
         per_row: &BTreeMap<(String, String), Tally>,
         pending: u64,
+        counters: &crate::engine::InputCounters,
     ) -> PeriodReport {
         let mut totals = Tally::default();
         let mut rows = Vec::with_capacity(per_row.len());
@@ -370,7 +425,6 @@ impl Engine {
             rows.push(ReportRow::from_tally(tenant, topic, Some(limit_ms), tally));
         }
         let zone = self.pack.timezone;
-        let counters = &self.counters;
         PeriodReport {
             report: REPORT_SCHEMA.to_owned(),
             period: PeriodInfo {

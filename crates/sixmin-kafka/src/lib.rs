@@ -1,5 +1,7 @@
 //! Kafka plumbing: producing call events to a topic, keyed by `call_id` so every event of
-//! a call lands in one partition, in order (the input contract).
+//! a call lands in one partition, in order (the input contract); the producer of the
+//! service's outputs ([`output`]); the checkpoint topic ([`checkpoints`]); creating
+//! missing topics ([`admin`]).
 //!
 //! The producer is idempotent (`enable.idempotence=true`, `acks=all`): a retried send is
 //! written once. Delivery is confirmed by [`EventProducer::flush`]; a send that cannot be
@@ -7,9 +9,16 @@
 
 use std::time::Duration;
 
+pub mod admin;
+pub mod checkpoints;
+pub mod output;
+
+pub use admin::{ensure_topics, TopicSpec};
+pub use checkpoints::TopicCheckpointStore;
+pub use output::OutputProducer;
+
 use rdkafka::config::ClientConfig;
-use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use rdkafka::error::KafkaError;
 
 /// What can go wrong talking to Kafka.
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +40,20 @@ pub enum KafkaIoError {
         /// The client's error.
         #[source]
         source: KafkaError,
+    },
+    /// The broker refused records.
+    #[error("{failed} records could not be delivered to `{bootstrap}`")]
+    Undelivered {
+        /// The bootstrap servers.
+        bootstrap: String,
+        /// How many.
+        failed: u64,
+    },
+    /// Creating topics failed.
+    #[error("setting up topics: {reason}")]
+    Admin {
+        /// What went wrong.
+        reason: String,
     },
     /// Messages were not delivered in time.
     #[error("delivering events to `{bootstrap}` did not finish within {seconds} s: {source}")]
@@ -59,9 +82,22 @@ pub fn client_config(bootstrap: &str) -> ClientConfig {
     config
 }
 
+/// The settings shared by every client of a cluster, with properties passed through
+/// (TLS, SASL, timeouts; `docs/configuration.md`).
+pub fn client_config_with<'a>(
+    bootstrap: &str,
+    properties: impl IntoIterator<Item = (&'a String, &'a String)>,
+) -> ClientConfig {
+    let mut config = client_config(bootstrap);
+    for (name, value) in properties {
+        config.set(name, value);
+    }
+    config
+}
+
 /// Produces call events to one topic.
 pub struct EventProducer {
-    producer: BaseProducer,
+    producer: OutputProducer,
     topic: String,
     bootstrap: String,
 }
@@ -69,18 +105,8 @@ pub struct EventProducer {
 impl EventProducer {
     /// A producer for `topic` on the cluster at `bootstrap` (`host:port[,host:port…]`).
     pub fn new(bootstrap: &str, topic: &str) -> Result<EventProducer, KafkaIoError> {
-        let producer = client_config(bootstrap)
-            .set("enable.idempotence", "true")
-            .set("acks", "all")
-            .set("linger.ms", "5")
-            .set("message.timeout.ms", "60000")
-            .create()
-            .map_err(|source| KafkaIoError::Create {
-                bootstrap: bootstrap.to_owned(),
-                source,
-            })?;
         Ok(EventProducer {
-            producer,
+            producer: OutputProducer::new(&client_config(bootstrap))?,
             topic: topic.to_owned(),
             bootstrap: bootstrap.to_owned(),
         })
@@ -88,36 +114,22 @@ impl EventProducer {
 
     /// Queues one event, keyed by its call id. Waits while the local queue is full.
     pub fn send(&self, call_id: &str, payload: &[u8]) -> Result<(), KafkaIoError> {
-        loop {
-            let record = BaseRecord::<str, [u8]>::to(&self.topic)
-                .key(call_id)
-                .payload(payload);
-            match self.producer.send(record) {
-                Ok(()) => {
-                    self.producer.poll(Duration::ZERO);
-                    return Ok(());
-                }
-                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
-                    self.producer.poll(Duration::from_millis(50));
-                }
-                Err((source, _)) => {
-                    return Err(KafkaIoError::Send {
-                        topic: self.topic.clone(),
-                        source,
-                    })
-                }
-            }
-        }
+        self.producer
+            .send(&self.topic, call_id.as_bytes(), payload, None)?;
+        self.producer.poll();
+        Ok(())
     }
 
-    /// Waits until every queued event is delivered, or `timeout` passes.
+    /// Waits until every queued event is delivered, or `timeout` passes; fails if any
+    /// event could not be delivered.
     pub fn flush(&self, timeout: Duration) -> Result<(), KafkaIoError> {
-        self.producer
-            .flush(timeout)
-            .map_err(|source| KafkaIoError::Flush {
+        self.producer.flush(timeout)?;
+        match self.producer.counts().failed() {
+            0 => Ok(()),
+            failed => Err(KafkaIoError::Undelivered {
                 bootstrap: self.bootstrap.clone(),
-                seconds: timeout.as_secs(),
-                source,
-            })
+                failed,
+            }),
+        }
     }
 }

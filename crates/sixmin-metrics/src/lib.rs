@@ -12,6 +12,7 @@
 //! - Label values are bounded: tenants, topics and queues beyond a cap become `other`
 //!   ([`LabelLimits`]). No call ids, phone numbers or `attrs` ever become labels.
 
+pub mod kafka;
 pub mod names;
 mod snapshot_gauges;
 mod summary;
@@ -27,6 +28,7 @@ use sixmin_core::{
     CalendarTallies, Engine, InputCounters, LiveBreach, Verdict, WaitHistogram, WaitingGroup,
 };
 
+pub use crate::kafka::{KafkaMetrics, PartitionGauge};
 use crate::snapshot_gauges::SeriesBuilder;
 pub use crate::snapshot_gauges::SnapshotGauges;
 pub use crate::summary::{QuantileSummaries, SummarySample};
@@ -310,8 +312,27 @@ impl Metrics {
         waiting: &[WaitingGroup],
         calendar: Option<&CalendarTallies>,
     ) {
-        self.observe_inputs(engine.counters());
-        let Some(now) = engine.clock() else {
+        self.refresh_parts(
+            engine.counters(),
+            engine.clock(),
+            windows,
+            waiting,
+            calendar,
+        );
+    }
+
+    /// [`Metrics::refresh`] for several engines shown as one (the partitions of a topic):
+    /// their input counts added up, and the newest of their clocks.
+    pub fn refresh_parts(
+        &mut self,
+        counters: &InputCounters,
+        clock: Option<sixmin_core::time::Nanos>,
+        windows: &LiveWindows,
+        waiting: &[WaitingGroup],
+        calendar: Option<&CalendarTallies>,
+    ) {
+        self.observe_inputs(counters);
+        let Some(now) = clock else {
             return;
         };
         self.engine_clock_seconds.set(now as f64 / 1e9);

@@ -50,3 +50,20 @@ pub const ANSWER_WAIT_BUCKETS: [f64; 17] = [
     10.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0, 150.0, 180.0, 240.0, 300.0, 360.0, 480.0, 600.0,
     900.0, 1800.0, 3600.0,
 ];
+
+/// Events not yet consumed per partition: the high watermark minus the next offset.
+pub const KAFKA_CONSUMER_LAG: &str = "sixmin_kafka_consumer_lag";
+/// Seconds since each partition's state was last checkpointed.
+pub const CHECKPOINT_AGE_SECONDS: &str = "sixmin_checkpoint_age_seconds";
+/// Checkpoints written, by result (`ok`, `failed`).
+pub const CHECKPOINTS_TOTAL: &str = "sixmin_checkpoints_total";
+/// Partitions of the events topic assigned to this instance.
+pub const KAFKA_ASSIGNED_PARTITIONS: &str = "sixmin_kafka_assigned_partitions";
+/// Assigned partitions read to their end (nothing left to consume).
+pub const KAFKA_PARTITIONS_CAUGHT_UP: &str = "sixmin_kafka_partitions_caught_up";
+/// Rebalances seen, by kind (`assign`, `revoke`).
+pub const KAFKA_REBALANCES_TOTAL: &str = "sixmin_kafka_rebalances_total";
+/// Whether a broker of the cluster is reachable (1) or not (0).
+pub const KAFKA_BROKER_UP: &str = "sixmin_kafka_broker_up";
+/// Output records (verdicts, breaches, dead letters) by topic role and delivery result.
+pub const KAFKA_OUTPUT_RECORDS_TOTAL: &str = "sixmin_kafka_output_records_total";

@@ -119,7 +119,26 @@ impl StatusView {
         recent: &VecDeque<LiveBreach>,
         live_total: u64,
     ) -> StatusView {
-        let pack = engine.pack();
+        StatusView::build_parts(
+            engine.pack(),
+            engine.clock(),
+            waiting,
+            calendar,
+            recent,
+            live_total,
+        )
+    }
+
+    /// [`StatusView::build`] for several engines judging by one pack, shown as one: the
+    /// newest of their clocks, their waiting callers and their tallies together.
+    pub fn build_parts(
+        pack: &sixmin_core::RulePack,
+        clock: Option<sixmin_core::time::Nanos>,
+        waiting: &[WaitingGroup],
+        calendar: Option<&CalendarTallies>,
+        recent: &VecDeque<LiveBreach>,
+        live_total: u64,
+    ) -> StatusView {
         let zone = pack.timezone;
         let recent_breaches = recent
             .iter()
@@ -141,7 +160,7 @@ impl StatusView {
             live_breaches_total: live_total,
             ..StatusView::default()
         };
-        let Some(now) = engine.clock() else {
+        let Some(now) = clock else {
             return view;
         };
         let mut topics: BTreeMap<(String, String), TopicStatus> = BTreeMap::new();

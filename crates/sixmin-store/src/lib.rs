@@ -20,7 +20,13 @@ use sixmin_core::Snapshot;
 /// The version tag of the state file.
 pub const STATE_FILE_FORMAT: &str = "sixmin.state-dir/v1";
 const STATE_FILE: &str = "state.json.gz";
-const LOCK_FILE: &str = "LOCK";
+pub(crate) const LOCK_FILE: &str = "LOCK";
+
+pub mod checkpoint;
+
+pub use checkpoint::{
+    CheckpointStore, DirCheckpointStore, PartitionCheckpoint, PartitionKey, CHECKPOINT_FORMAT,
+};
 
 /// What can go wrong with a state directory.
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +45,14 @@ pub enum StoreError {
     Locked {
         /// The directory.
         path: PathBuf,
+    },
+    /// A remote store (a Kafka topic) failed.
+    #[error("checkpoint store {store}: {reason}")]
+    Remote {
+        /// The store.
+        store: String,
+        /// What went wrong.
+        reason: String,
     },
     /// The state file is not one this version can read.
     #[error("state file `{path}` cannot be read: {reason}")]

@@ -18,7 +18,10 @@ pub struct Cli {
 enum Command {
     /// Feed call events (JSON Lines, plain or .gz, files or stdin) into a state directory.
     Replay(ReplayArgs),
-    /// Print the period report of a state directory (outputs.md §2).
+    /// Consume call events from Kafka and judge them live (the production service).
+    Run(RunArgs),
+    /// Print the period report of a state directory or of the service's checkpoints
+    /// (outputs.md §2).
     Report(ReportArgs),
     /// Run a simulated call centre judged live: status page, metrics, live breaches.
     Demo(DemoArgs),
@@ -73,6 +76,22 @@ pub struct ReplayArgs {
     /// With `--listen`: keep serving after the input is done, until stopped.
     #[arg(long, requires = "listen")]
     pub hold: bool,
+}
+
+/// Arguments of `sixmin run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The service configuration (TOML; see docs/configuration.md). Every field can also
+    /// be set by a `SIXMIN_…` environment variable.
+    #[arg(long, value_name = "FILE", env = "SIXMIN_CONFIG")]
+    pub config: PathBuf,
+    /// Print the effective configuration (secrets masked) and exit.
+    #[arg(long)]
+    pub print_config: bool,
+    /// Stop (checkpointing) once every assigned partition has been read to its end: for
+    /// backfills and tests.
+    #[arg(long)]
+    pub exit_when_caught_up: bool,
 }
 
 /// Arguments of `sixmin demo`.
@@ -174,8 +193,12 @@ pub struct SimulateArgs {
 #[derive(Debug, Args)]
 pub struct ReportArgs {
     /// State directory written by `sixmin replay`.
-    #[arg(long, value_name = "DIR")]
-    pub state: PathBuf,
+    #[arg(long, value_name = "DIR", required_unless_present = "config")]
+    pub state: Option<PathBuf>,
+    /// Instead of `--state`: the configuration of `sixmin run`, whose checkpoint store
+    /// (directory or Kafka topic) holds one state per partition; they are added up.
+    #[arg(long, value_name = "FILE", conflicts_with = "state")]
+    pub config: Option<PathBuf>,
     /// The calendar month, `YYYY-MM`, in the pack's time zone.
     #[arg(
         long,
@@ -217,6 +240,7 @@ impl Cli {
     pub fn run(self) -> CommandResult {
         match self.command {
             Command::Replay(args) => crate::replay::run(args),
+            Command::Run(args) => crate::run::run(args),
             Command::Report(args) => crate::report::run(args),
             Command::Demo(args) => crate::demo::run(args),
             Command::Simulate(args) => crate::simulate::run(args),

@@ -11,3 +11,9 @@ pub fn now_rfc3339() -> String {
 pub fn today_in(zone: chrono_tz::Tz) -> chrono::NaiveDate {
     chrono::Utc::now().with_timezone(&zone).date_naive()
 }
+
+/// Now, as nanoseconds since the Unix epoch (the engine clock's unit).
+#[allow(clippy::disallowed_methods)]
+pub fn now_nanos() -> i64 {
+    chrono::Utc::now().timestamp_nanos_opt().unwrap_or(i64::MAX)
+}

@@ -6,12 +6,13 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
-use sixmin_core::{Engine, LiveBreach, Output};
+use sixmin_core::{Engine, InputCounters, LiveBreach, Output, RulePack};
 use sixmin_metrics::{LiveWindows, Metrics};
 use sixmin_server::{Shared, StatusView};
 
 /// What watches an engine: fed every output, refreshed now and then.
 pub struct Watch {
+    pack: RulePack,
     metrics: Metrics,
     windows: LiveWindows,
     recent: VecDeque<LiveBreach>,
@@ -22,14 +23,22 @@ pub struct Watch {
 impl Watch {
     /// Registers the metrics of `engine` into the shared registry.
     pub fn new(engine: &Engine, shared: Arc<Shared>) -> anyhow::Result<Watch> {
-        let mut metrics = Metrics::register(&shared.registry, engine.pack(), Default::default())?;
+        let mut watch = Watch::for_pack(engine.pack(), shared)?;
         // A restored state's counts are history: this process counts from here.
-        metrics.count_inputs_from(engine.counters());
+        watch.metrics.count_inputs_from(engine.counters());
+        Ok(watch)
+    }
+
+    /// Registers the metrics of engines judging by `pack` into the shared registry,
+    /// counting inputs from zero.
+    pub fn for_pack(pack: &RulePack, shared: Arc<Shared>) -> anyhow::Result<Watch> {
+        let metrics = Metrics::register(&shared.registry, pack, Default::default())?;
         // CPU, memory and file descriptors of this process (`process_*`).
         shared.registry.register(Box::new(
             prometheus::process_collector::ProcessCollector::for_self(),
         ))?;
         Ok(Watch {
+            pack: pack.clone(),
             metrics,
             windows: LiveWindows::default(),
             recent: VecDeque::new(),
@@ -63,6 +72,38 @@ impl Watch {
             .refresh(engine, &self.windows, &waiting, calendar.as_ref());
         let view = StatusView::build(
             engine,
+            &waiting,
+            calendar.as_ref(),
+            &self.recent,
+            self.live_total,
+        );
+        self.shared.publish(view);
+    }
+
+    /// Recomputes the gauges and the status view of several engines shown as one (the
+    /// partitions of a topic): `counters` are the events they took in since this process
+    /// started.
+    pub fn refresh_many(&mut self, engines: &[&Engine], counters: &InputCounters) {
+        let clock = engines.iter().filter_map(|engine| engine.clock()).max();
+        let mut waiting = Vec::new();
+        let mut calendar: Option<sixmin_core::CalendarTallies> = None;
+        if let Some(now) = clock {
+            let today = sixmin_core::time::local_date(now, self.pack.timezone);
+            for engine in engines {
+                waiting.extend(engine.waiting_now());
+                if let Some(tallies) = engine.calendar_tallies_on(today) {
+                    match calendar.as_mut() {
+                        Some(merged) => merged.merge(&tallies),
+                        None => calendar = Some(tallies),
+                    }
+                }
+            }
+        }
+        self.metrics
+            .refresh_parts(counters, clock, &self.windows, &waiting, calendar.as_ref());
+        let view = StatusView::build_parts(
+            &self.pack,
+            clock,
             &waiting,
             calendar.as_ref(),
             &self.recent,
@@ -158,6 +199,14 @@ impl BackgroundServer {
             stop: Some(stop_tx),
             task: Some(task),
         })
+    }
+
+    /// Sets `stop` when Ctrl-C or SIGTERM arrives.
+    pub fn on_stop_signal(&self, stop: Arc<std::sync::atomic::AtomicBool>) {
+        self.runtime.spawn(async move {
+            wait_for_stop_signal().await;
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        });
     }
 
     /// Serves until Ctrl-C or SIGTERM.

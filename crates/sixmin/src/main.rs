@@ -15,6 +15,7 @@ mod live;
 mod replay;
 mod report;
 mod rules;
+mod run;
 mod simulate;
 mod sinks;
 mod state;

@@ -17,43 +17,83 @@ pub struct Broker {
     child: Option<Child>,
     /// `host:port` for clients.
     pub bootstrap: String,
-    _data: tempfile::TempDir,
+    port: u16,
+    storage: &'static str,
+    data: tempfile::TempDir,
+}
+
+/// An external broker named by `KAFKA_BOOTSTRAP`, if any.
+fn external_bootstrap() -> Option<String> {
+    std::env::var("KAFKA_BOOTSTRAP").ok()
 }
 
 impl Broker {
     /// Starts `tansu` (in-memory storage), or uses `KAFKA_BOOTSTRAP`.
     pub fn start() -> Broker {
+        Broker::start_with("memory://tansu/")
+    }
+
+    /// Starts `tansu` with SQLite storage, so that topics and committed offsets survive
+    /// [`Broker::stop`] and [`Broker::restart`]. Always a process of the test's own (the
+    /// test stops it), whatever `KAFKA_BOOTSTRAP` says.
+    pub fn start_durable() -> Broker {
+        Broker::start_with("sqlite://tansu.db")
+    }
+
+    fn start_with(storage: &'static str) -> Broker {
         let data = tempfile::tempdir().unwrap();
-        if let Ok(bootstrap) = std::env::var("KAFKA_BOOTSTRAP") {
+        let external = external_bootstrap().filter(|_| storage.starts_with("memory"));
+        if let Some(bootstrap) = external {
             return Broker {
                 child: None,
                 bootstrap,
-                _data: data,
+                port: 0,
+                storage,
+                data,
             };
         }
         let port = free_port();
-        let url = format!("tcp://127.0.0.1:{port}");
+        let mut broker = Broker {
+            child: None,
+            bootstrap: format!("127.0.0.1:{port}"),
+            port,
+            storage,
+            data,
+        };
+        broker.restart();
+        broker
+    }
+
+    /// Stops the broker process (its SQLite data stays).
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().ok();
+            child.wait().ok();
+        }
+    }
+
+    /// Starts the broker process again on the same port and storage.
+    pub fn restart(&mut self) {
+        self.stop();
+        let url = format!("tcp://127.0.0.1:{}", self.port);
         #[allow(clippy::zombie_processes)] // killed and waited for on drop
         let child = Command::new("tansu")
             .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url])
-            .args(["--storage-engine", "memory://tansu/"])
+            .args(["--storage-engine", self.storage])
+            .current_dir(self.data.path())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("`tansu` is installed (scripts/install-prerequisites installs it), or set KAFKA_BOOTSTRAP");
-        let bootstrap = format!("127.0.0.1:{port}");
+        self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(60);
-        while TcpStream::connect(&bootstrap).is_err() {
+        while TcpStream::connect(&self.bootstrap).is_err() {
             assert!(
                 Instant::now() < deadline,
-                "the broker did not listen on {bootstrap}"
+                "the broker did not listen on {}",
+                self.bootstrap
             );
             std::thread::sleep(Duration::from_millis(100));
-        }
-        Broker {
-            child: Some(child),
-            bootstrap,
-            _data: data,
         }
     }
 
@@ -88,10 +128,7 @@ impl Broker {
 
 impl Drop for Broker {
     fn drop(&mut self) {
-        if let Some(child) = self.child.as_mut() {
-            child.kill().ok();
-            child.wait().ok();
-        }
+        self.stop();
     }
 }
 

@@ -5,6 +5,7 @@ pub mod broker;
 pub mod demo;
 pub mod http;
 pub mod metrics;
+pub mod service;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

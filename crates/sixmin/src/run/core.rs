@@ -1,0 +1,500 @@
+//! What the consumer loop and the rebalance callbacks share: one engine per assigned
+//! partition, the checkpoint store, the output producer and the watch.
+//!
+//! Each partition of the events topic has an engine of its own (every event of a call is
+//! in one partition, by key), checkpointed together with the offset it covers. A
+//! partition can then move to another instance with its state, and a report adds the
+//! partitions up.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{CommitMode, Consumer};
+use rdkafka::message::{BorrowedMessage, Header, Message, OwnedHeaders};
+use rdkafka::{Offset, TopicPartitionList};
+use sixmin_config::{ClockMode, ServiceConfig, StartAt};
+use sixmin_core::decode::decode_event_with_limit;
+use sixmin_core::{Disposition, Engine, EngineConfig, InputCounters, Output};
+use sixmin_kafka::OutputProducer;
+use sixmin_metrics::{KafkaMetrics, PartitionGauge};
+use sixmin_store::{CheckpointStore, PartitionCheckpoint, PartitionKey, CHECKPOINT_FORMAT};
+
+use crate::live::Watch;
+use crate::state::LoadedPack;
+
+/// Dead letters of oversized events carry at most this many bytes of them; the whole
+/// event stays in the events topic at the offset the headers give.
+pub const DEAD_LETTER_MAX_BYTES: usize = 512 * 1024;
+
+/// One assigned partition.
+pub struct Partition {
+    /// Its engine.
+    pub engine: Engine,
+    /// The offset of the next event to apply (events before it are in the state).
+    pub next_offset: i64,
+    /// Read to its end, nothing new since.
+    pub caught_up: bool,
+    /// Changed since the last checkpoint.
+    pub dirty: bool,
+    /// When it was last checkpointed (or assigned).
+    pub checkpointed_at: Instant,
+    /// The engine's input counts already added to the process's counts.
+    counted: InputCounters,
+}
+
+/// The shared state of a running service.
+pub struct Core {
+    /// The configuration.
+    pub config: ServiceConfig,
+    pack: LoadedPack,
+    engine_config: EngineConfig,
+    /// Assigned partitions by number.
+    pub partitions: BTreeMap<i32, Partition>,
+    store: Box<dyn CheckpointStore>,
+    /// The producer of verdicts, breaches and dead letters.
+    pub producer: OutputProducer,
+    /// Metrics and status page.
+    pub watch: Watch,
+    /// Kafka metrics.
+    pub kafka_metrics: KafkaMetrics,
+    /// Events taken in by this process (all partitions, ever assigned).
+    consumed: InputCounters,
+    outputs: Vec<Output>,
+    /// A reason to stop that no retry can fix (a checkpoint of another rule pack).
+    pub fatal: Option<String>,
+    /// `host:pid`, written into checkpoints.
+    writer: String,
+    /// Messages applied by this process, with the instants of the first and last.
+    pub messages: u64,
+    /// When the first message of this process was applied.
+    pub first_message_at: Option<Instant>,
+    /// When the last one was.
+    pub last_message_at: Option<Instant>,
+    /// Output deliveries already counted in the metrics (delivered, failed).
+    delivery_counted: (u64, u64),
+}
+
+impl Core {
+    /// A core with nothing assigned yet.
+    pub fn new(
+        config: ServiceConfig,
+        pack: LoadedPack,
+        store: Box<dyn CheckpointStore>,
+        producer: OutputProducer,
+        watch: Watch,
+        kafka_metrics: KafkaMetrics,
+    ) -> Core {
+        let engine_config = EngineConfig {
+            allowed_lateness_ms: config.allowed_lateness_ms,
+            emit_verdicts: true,
+            emit_stops: true,
+        };
+        Core {
+            config,
+            pack,
+            engine_config,
+            partitions: BTreeMap::new(),
+            store,
+            producer,
+            watch,
+            kafka_metrics,
+            consumed: InputCounters::default(),
+            outputs: Vec::new(),
+            fatal: None,
+            writer: format!("{}:{}", hostname(), std::process::id()),
+            messages: 0,
+            first_message_at: None,
+            last_message_at: None,
+            delivery_counted: (0, 0),
+        }
+    }
+
+    /// Describes the checkpoint store, for logs.
+    pub fn store_name(&self) -> String {
+        self.store.describe()
+    }
+
+    /// Restores (or starts) the engines of newly assigned `partitions` and sets in
+    /// `assignment` the offset each resumes at.
+    pub fn assign(
+        &mut self,
+        partitions: &[i32],
+        assignment: &mut TopicPartitionList,
+    ) -> Result<(), String> {
+        let topic = self.config.events_topic.clone();
+        let group = self.config.group_id.clone();
+        let mut checkpoints = self
+            .store
+            .load(&group, &topic, partitions)
+            .map_err(|error| error.to_string())?;
+        let mut resumed = Vec::new();
+        for partition in partitions {
+            let (engine, offset) = match checkpoints.remove(partition) {
+                Some(checkpoint) => {
+                    let engine = self.restore(&checkpoint)?;
+                    resumed.push(format!("{partition}@{}", checkpoint.next_offset));
+                    (engine, Offset::Offset(checkpoint.next_offset))
+                }
+                None => {
+                    resumed.push(format!("{partition}@new"));
+                    let start = match self.config.start_at {
+                        StartAt::Earliest => Offset::Beginning,
+                        StartAt::Latest => Offset::End,
+                    };
+                    (
+                        Engine::new(self.pack.pack.clone(), self.engine_config),
+                        start,
+                    )
+                }
+            };
+            let next_offset = match offset {
+                Offset::Offset(next) => next,
+                _ => -1,
+            };
+            assignment
+                .set_partition_offset(&topic, *partition, offset)
+                .map_err(|error| error.to_string())?;
+            let counted = engine.counters().clone();
+            self.partitions.insert(
+                *partition,
+                Partition {
+                    engine,
+                    next_offset,
+                    caught_up: false,
+                    dirty: false,
+                    checkpointed_at: Instant::now(),
+                    counted,
+                },
+            );
+        }
+        eprintln!(
+            "sixmin run: assigned {topic} partitions {} (from {})",
+            resumed.join(", "),
+            self.store.describe()
+        );
+        Ok(())
+    }
+
+    fn restore(&self, checkpoint: &PartitionCheckpoint) -> Result<Engine, String> {
+        let snapshot = &checkpoint.engine;
+        if snapshot.pack_sha256 != self.pack.pack.sha256 {
+            return Err(format!(
+                "the checkpoint of {} was written with rule pack `{}@{}` (sha256 {}), not `{}`; \
+                 a consumer group keeps one pack: use a new `group_id` for another",
+                checkpoint.key,
+                snapshot.pack_name,
+                snapshot.pack_version,
+                snapshot.pack_sha256,
+                self.pack.pack.label()
+            ));
+        }
+        Engine::restore(self.pack.pack.clone(), self.engine_config, snapshot)
+            .map_err(|error| format!("restoring {}: {error}", checkpoint.key))
+    }
+
+    /// Checkpoints and drops revoked partitions.
+    pub fn revoke(&mut self, partitions: &[i32], consumer: &impl Consumer<super::RunContext>) {
+        for partition in partitions {
+            if let Err(error) = self.checkpoint(*partition, consumer, Duration::from_secs(10)) {
+                // The next owner resumes from the previous checkpoint: nothing is lost,
+                // the events since are read again.
+                eprintln!("sixmin run: warning: {error}");
+            }
+            self.partitions.remove(partition);
+        }
+        eprintln!(
+            "sixmin run: revoked {} partitions {:?}",
+            self.config.events_topic, partitions
+        );
+    }
+
+    /// Applies one message of the events topic.
+    pub fn apply(&mut self, message: &BorrowedMessage<'_>) {
+        let Some(partition) = self.partitions.get_mut(&message.partition()) else {
+            return;
+        };
+        let offset = message.offset();
+        if offset < partition.next_offset {
+            // Already in the checkpointed state (delivered again after a restart).
+            return;
+        }
+        partition.next_offset = offset + 1;
+        partition.caught_up = false;
+        partition.dirty = true;
+        let payload = message.payload().unwrap_or(&[]);
+        let rejected = match decode_event_with_limit(payload, self.config.max_event_bytes) {
+            Ok(event) => match partition.engine.ingest(&event, &mut self.outputs) {
+                Disposition::Late(lateness) => Some(("late", lateness.detail().to_owned())),
+                _ => None,
+            },
+            Err(invalid) => {
+                partition.engine.note_invalid(invalid.reason.as_str());
+                Some((invalid.reason.as_str(), invalid.detail))
+            }
+        };
+        if let Some((reason, detail)) = rejected {
+            self.dead_letter(message, payload, reason, &detail);
+        }
+        self.messages += 1;
+        let now = Instant::now();
+        self.first_message_at.get_or_insert(now);
+        self.last_message_at = Some(now);
+        self.send_outputs();
+    }
+
+    /// Marks a partition read to its end.
+    pub fn caught_up(&mut self, partition: i32) {
+        if let Some(partition) = self.partitions.get_mut(&partition) {
+            partition.caught_up = true;
+        }
+    }
+
+    /// Moves the clock of caught-up partitions to `now` (wall-when-idle mode), so a caller
+    /// left waiting becomes a live breach on time.
+    pub fn advance_idle(&mut self, now: i64) {
+        if self.config.clock != ClockMode::WallWhenIdle {
+            return;
+        }
+        for partition in self.partitions.values_mut() {
+            let behind = partition.engine.clock().is_none_or(|clock| clock < now);
+            if partition.caught_up && behind {
+                partition.engine.advance_to(now, &mut self.outputs);
+                partition.dirty = true;
+            }
+        }
+        self.send_outputs();
+    }
+
+    fn dead_letter(
+        &mut self,
+        message: &BorrowedMessage<'_>,
+        payload: &[u8],
+        reason: &str,
+        detail: &str,
+    ) {
+        let Some(topic) = self.config.dead_letter_topic.clone() else {
+            return;
+        };
+        let source = format!(
+            "{}[{}]@{}",
+            message.topic(),
+            message.partition(),
+            message.offset()
+        );
+        let kept = &payload[..payload.len().min(DEAD_LETTER_MAX_BYTES)];
+        let length = payload.len().to_string();
+        let mut headers = OwnedHeaders::new()
+            .insert(Header {
+                key: "sixmin.reason",
+                value: Some(reason),
+            })
+            .insert(Header {
+                key: "sixmin.detail",
+                value: Some(detail),
+            })
+            .insert(Header {
+                key: "sixmin.source",
+                value: Some(source.as_str()),
+            });
+        if kept.len() < payload.len() {
+            headers = headers.insert(Header {
+                key: "sixmin.truncated-from-bytes",
+                value: Some(length.as_str()),
+            });
+        }
+        let key = message.key().unwrap_or(&[]);
+        self.send("dead_letters", &topic, key, kept, Some(headers));
+    }
+
+    fn send(
+        &mut self,
+        role: &str,
+        topic: &str,
+        key: &[u8],
+        payload: &[u8],
+        headers: Option<OwnedHeaders>,
+    ) {
+        let result = match self.producer.send(topic, key, payload, headers) {
+            Ok(()) => "queued",
+            Err(error) => {
+                eprintln!("sixmin run: warning: {error}");
+                "failed"
+            }
+        };
+        self.kafka_metrics
+            .output_records_total
+            .with_label_values(&[role, result])
+            .inc();
+    }
+
+    fn send_outputs(&mut self) {
+        let outputs = std::mem::take(&mut self.outputs);
+        for output in &outputs {
+            self.watch.observe(output);
+            match output {
+                Output::Verdict(verdict) => {
+                    if let Some(topic) = self.config.verdicts_topic.clone() {
+                        let line = verdict.to_json_line();
+                        let line = line.trim_end().as_bytes();
+                        self.send("verdicts", &topic, verdict.call_id.as_bytes(), line, None);
+                    }
+                }
+                Output::LiveBreach(breach) => {
+                    if let Some(topic) = self.config.breaches_topic.clone() {
+                        let json = serde_json::to_vec(breach).unwrap_or_default();
+                        self.send("breaches", &topic, breach.call_id.as_bytes(), &json, None);
+                    }
+                }
+                Output::Stopped(_) => {}
+            }
+        }
+        self.outputs = outputs;
+        self.outputs.clear();
+        self.producer.poll();
+    }
+
+    /// Checkpoints `partition` if it changed: first every output so far is delivered,
+    /// then the state and its offset are saved, then the offset is committed to the
+    /// group (for lag tools; the checkpoint is what a restart resumes from).
+    pub fn checkpoint(
+        &mut self,
+        partition: i32,
+        consumer: &impl Consumer<super::RunContext>,
+        timeout: Duration,
+    ) -> Result<(), String> {
+        let Some(state) = self.partitions.get(&partition) else {
+            return Ok(());
+        };
+        if !state.dirty || state.next_offset < 0 {
+            return Ok(());
+        }
+        let key = PartitionKey {
+            group: self.config.group_id.clone(),
+            topic: self.config.events_topic.clone(),
+            partition,
+        };
+        let result = self
+            .producer
+            .flush(timeout)
+            .map_err(|error| {
+                format!("checkpoint of {key} postponed: outputs not delivered: {error}")
+            })
+            .and_then(|()| {
+                let checkpoint = PartitionCheckpoint {
+                    format: CHECKPOINT_FORMAT.to_owned(),
+                    key: key.clone(),
+                    next_offset: state.next_offset,
+                    written_at: crate::clock::now_rfc3339(),
+                    writer: self.writer.clone(),
+                    pack_source: self.pack.source.clone(),
+                    pack_origin: self.pack.origin.clone(),
+                    engine: state
+                        .engine
+                        .snapshot()
+                        .map_err(|error| format!("checkpoint of {key}: {error}"))?,
+                };
+                self.store
+                    .save(&checkpoint)
+                    .map_err(|error| format!("checkpoint of {key} failed: {error}"))
+            });
+        let outcome = if result.is_ok() { "ok" } else { "failed" };
+        self.kafka_metrics
+            .checkpoints_total
+            .with_label_values(&[outcome])
+            .inc();
+        result?;
+        let next_offset = state.next_offset;
+        if let Some(state) = self.partitions.get_mut(&partition) {
+            state.dirty = false;
+            state.checkpointed_at = Instant::now();
+        }
+        let mut offsets = TopicPartitionList::new();
+        if offsets
+            .add_partition_offset(&key.topic, partition, Offset::Offset(next_offset))
+            .is_ok()
+        {
+            // Informational; a failed commit only makes external lag tools lag behind.
+            consumer.commit(&offsets, CommitMode::Async).ok();
+        }
+        Ok(())
+    }
+
+    /// Checkpoints every partition due (`interval` since the last), or all with `force`.
+    /// Returns the errors.
+    pub fn checkpoint_due(
+        &mut self,
+        consumer: &impl Consumer<super::RunContext>,
+        interval: Duration,
+        force: bool,
+        timeout: Duration,
+    ) -> Vec<String> {
+        let due: Vec<i32> = self
+            .partitions
+            .iter()
+            .filter(|(_, state)| force || state.checkpointed_at.elapsed() >= interval)
+            .map(|(partition, _)| *partition)
+            .collect();
+        due.into_iter()
+            .filter_map(|partition| self.checkpoint(partition, consumer, timeout).err())
+            .collect()
+    }
+
+    /// Recomputes the gauges and the status page.
+    pub fn refresh(&mut self, high_watermarks: &BTreeMap<i32, i64>, broker_up: bool) {
+        for state in self.partitions.values_mut() {
+            let now = state.engine.counters().clone();
+            add_difference(&mut self.consumed, &state.counted, &now);
+            state.counted = now;
+        }
+        let engines: Vec<&Engine> = self
+            .partitions
+            .values()
+            .map(|state| &state.engine)
+            .collect();
+        self.watch.refresh_many(&engines, &self.consumed);
+        let gauges: Vec<PartitionGauge> = self
+            .partitions
+            .iter()
+            .map(|(partition, state)| PartitionGauge {
+                topic: self.config.events_topic.clone(),
+                partition: *partition,
+                lag: high_watermarks
+                    .get(partition)
+                    .filter(|_| state.next_offset >= 0)
+                    .map(|high| high - state.next_offset),
+                checkpoint_age_seconds: state.checkpointed_at.elapsed().as_secs_f64(),
+                caught_up: state.caught_up,
+            })
+            .collect();
+        self.kafka_metrics.refresh(&gauges, broker_up);
+        let counts = self.producer.counts();
+        let (delivered, failed) = (counts.delivered(), counts.failed());
+        let failed_new = failed.saturating_sub(self.delivery_counted.1);
+        if failed_new > 0 {
+            eprintln!("sixmin run: warning: {failed_new} output records could not be delivered");
+        }
+        self.delivery_counted = (delivered, failed);
+    }
+
+    /// Whether every assigned partition was read to its end (and there is at least one).
+    pub fn all_caught_up(&self) -> bool {
+        !self.partitions.is_empty() && self.partitions.values().all(|state| state.caught_up)
+    }
+}
+
+/// Adds `after - before` to `total`.
+fn add_difference(total: &mut InputCounters, before: &InputCounters, after: &InputCounters) {
+    total.accepted += after.accepted.saturating_sub(before.accepted);
+    total.duplicates += after.duplicates.saturating_sub(before.duplicates);
+    total.late += after.late.saturating_sub(before.late);
+    for (reason, count) in &after.invalid {
+        let seen = before.invalid.get(reason).copied().unwrap_or(0);
+        *total.invalid.entry(reason.clone()).or_default() += count.saturating_sub(seen);
+    }
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|name| name.trim().to_owned())
+        .unwrap_or_else(|_| "unknown-host".to_owned())
+}

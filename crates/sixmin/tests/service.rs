@@ -1,0 +1,316 @@
+//! `sixmin run` against a real Kafka-protocol broker: crashes, a second instance, a broker
+//! outage and poison messages; each time the monthly report must equal the one of a
+//! clean `sixmin replay` of the same events, field for field (the sources aside, which
+//! name offsets instead of files).
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use common::broker::{unique_topic, Broker};
+use common::service::{checkpoint_report, replay_report, write_config, Service};
+use common::*;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::{Headers, Message};
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use rdkafka::{Offset, TopicPartitionList};
+
+/// Produces a simulated period to `topic` and writes the same events to a file.
+fn produce_simulation(broker: &Broker, topic: &str, dir: &Path, args: &[&str]) -> PathBuf {
+    let events = dir.join(format!("{topic}.jsonl"));
+    let mut to_file = vec!["simulate", "--out", path_str(&events)];
+    to_file.extend(args);
+    sixmin_ok(&to_file);
+    let mut to_kafka = vec!["simulate", "--kafka", &broker.bootstrap, "--topic", topic];
+    to_kafka.extend(args);
+    sixmin_ok(&to_kafka);
+    events
+}
+
+const OCTOBER: [&str; 8] = [
+    "--date",
+    "2026-10-01",
+    "--days",
+    "31",
+    "--calls-per-day",
+    "120",
+    "--seed",
+    "11",
+];
+
+fn line_count(path: &Path) -> usize {
+    std::fs::read_to_string(path).unwrap().lines().count()
+}
+
+/// A record read back: key, payload, headers.
+type Record = (Option<Vec<u8>>, Vec<u8>, BTreeMap<String, String>);
+
+/// Every record of `topic` (all partitions, from the beginning to the end).
+fn read_topic(bootstrap: &str, topic: &str) -> Vec<Record> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", unique_topic("reader"))
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    let metadata = consumer
+        .fetch_metadata(Some(topic), Duration::from_secs(10))
+        .unwrap();
+    let mut assignment = TopicPartitionList::new();
+    let mut remaining = BTreeMap::new();
+    for partition in metadata.topics()[0].partitions() {
+        let (low, high) = consumer
+            .fetch_watermarks(topic, partition.id(), Duration::from_secs(10))
+            .unwrap();
+        if high > low {
+            remaining.insert(partition.id(), high);
+            assignment
+                .add_partition_offset(topic, partition.id(), Offset::Beginning)
+                .unwrap();
+        }
+    }
+    let mut records = Vec::new();
+    if remaining.is_empty() {
+        return records;
+    }
+    consumer.assign(&assignment).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    // Past the high watermarks, read on until the topic is quiet for a second (a broker
+    // may report the watermark of a batch before all of its records).
+    let mut quiet_since: Option<Instant> = None;
+    loop {
+        assert!(Instant::now() < deadline, "reading `{topic}` timed out");
+        let Some(message) = consumer.poll(Duration::from_millis(200)) else {
+            if remaining.is_empty() {
+                let since = *quiet_since.get_or_insert_with(Instant::now);
+                if since.elapsed() > Duration::from_secs(1) {
+                    break;
+                }
+            }
+            continue;
+        };
+        quiet_since = None;
+        let message = message.unwrap();
+        if remaining
+            .get(&message.partition())
+            .is_some_and(|end| message.offset() + 1 >= *end)
+        {
+            remaining.remove(&message.partition());
+        }
+        let headers = message
+            .headers()
+            .map(|headers| {
+                headers
+                    .iter()
+                    .map(|header| {
+                        let value = header
+                            .value
+                            .map(String::from_utf8_lossy)
+                            .unwrap_or_default();
+                        (header.key.to_owned(), value.into_owned())
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        records.push((
+            message.key().map(<[u8]>::to_vec),
+            message.payload().unwrap_or(&[]).to_vec(),
+            headers,
+        ));
+    }
+    records
+}
+
+/// The call ids of the verdicts in a topic, and how many records it holds.
+fn verdict_calls(bootstrap: &str, topic: &str) -> (BTreeSet<String>, usize) {
+    let records = read_topic(bootstrap, topic);
+    let calls = records
+        .iter()
+        .map(|(key, payload, _)| {
+            let verdict: serde_json::Value = serde_json::from_slice(payload).unwrap();
+            let call = verdict["call_id"].as_str().unwrap().to_owned();
+            assert_eq!(
+                key.as_deref(),
+                Some(call.as_bytes()),
+                "verdicts are keyed by call"
+            );
+            call
+        })
+        .collect();
+    (calls, records.len())
+}
+
+fn ledger_calls(events: &Path) -> BTreeSet<String> {
+    let ledger = events.with_extension("ledger.jsonl");
+    let state = events.with_extension("ledger-state");
+    sixmin_ok(&[
+        "replay",
+        path_str(events),
+        "--state",
+        path_str(&state),
+        "--ledger",
+        path_str(&ledger),
+        "--complete",
+        "--quiet",
+    ]);
+    read_jsonl(&ledger)
+        .iter()
+        .map(|verdict| verdict["call_id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn killed_at_random_points_the_service_still_reports_exactly_what_a_clean_replay_does() {
+    let broker = Broker::start();
+    let dir = tempfile::tempdir().unwrap();
+    let topic = unique_topic("crash");
+    broker.create_topic(&topic, 3);
+    let events = produce_simulation(&broker, &topic, dir.path(), &OCTOBER);
+    let total = line_count(&events) as f64;
+    let config = write_config(
+        dir.path(),
+        "crash",
+        &broker.bootstrap,
+        &topic,
+        "directory",
+        &[],
+    );
+
+    // Kill points: after a share of the month has been consumed by that run. They are
+    // drawn from the clock so each run of the test kills at other points.
+    let seed = std::time::SystemTime::UNIX_EPOCH
+        .elapsed()
+        .unwrap()
+        .subsec_nanos() as u64;
+    let mut kills = Vec::new();
+    for round in 0..3u64 {
+        let share = 0.1 + ((seed >> (round * 8)) % 25) as f64 / 100.0;
+        let target = (total * share / 2.0).floor();
+        let mut service = Service::start(&config, &[]);
+        service.wait_until(
+            "events to be consumed",
+            Duration::from_secs(120),
+            |service| {
+                service
+                    .metric("sixmin_events_total")
+                    .is_some_and(|consumed| consumed >= target)
+            },
+        );
+        kills.push(service.metric("sixmin_events_total").unwrap());
+        service.kill_9();
+    }
+    let mut last = Service::start(&config, &["--exit-when-caught-up"]);
+    let status = last.wait(Duration::from_secs(180));
+    assert!(status.success(), "{}", last.stderr());
+    assert!(
+        last.stderr().contains("assigned") && last.stderr().contains("@"),
+        "restored from checkpoints: {}",
+        last.stderr()
+    );
+
+    assert_eq!(
+        checkpoint_report(&config, "2026-10"),
+        replay_report(&events, "2026-10"),
+        "killed after {kills:?} events"
+    );
+    // Every verdict reached the verdicts topic; some more than once (those produced
+    // after the last checkpoint before a kill), identical and keyed by call.
+    let (calls, records) = verdict_calls(&broker.bootstrap, &format!("{topic}.verdicts"));
+    assert_eq!(calls, ledger_calls(&events));
+    assert!(records >= calls.len());
+}
+
+#[test]
+fn poison_messages_go_to_the_dead_letter_topic_with_their_reason_and_consumption_continues() {
+    let broker = Broker::start();
+    let dir = tempfile::tempdir().unwrap();
+    let topic = unique_topic("poison");
+    broker.create_topic(&topic, 1);
+    let producer: BaseProducer = ClientConfig::new()
+        .set("bootstrap.servers", &broker.bootstrap)
+        .set("message.max.bytes", "20000000")
+        .create()
+        .unwrap();
+    let huge = format!("{{\"schema\":\"{}\"}}", "x".repeat(10 << 20));
+    let poison: [(&str, &[u8]); 3] = [
+        ("not-json", b"this is not JSON"),
+        (
+            "wrong-schema",
+            br#"{"schema":"sixmin.call-event/v1","event_id":17}"#,
+        ),
+        ("huge", huge.as_bytes()),
+    ];
+    for (key, payload) in poison {
+        producer
+            .send(BaseRecord::to(&topic).key(key).payload(payload))
+            .unwrap();
+    }
+    producer.flush(Duration::from_secs(60)).unwrap();
+    let day = [
+        "--date",
+        "2026-10-05",
+        "--calls-per-day",
+        "200",
+        "--seed",
+        "3",
+    ];
+    let events = produce_simulation(&broker, &topic, dir.path(), &day);
+    let config = write_config(
+        dir.path(),
+        "poison",
+        &broker.bootstrap,
+        &topic,
+        "directory",
+        &[],
+    );
+
+    let mut service = Service::start(&config, &["--exit-when-caught-up"]);
+    let status = service.wait(Duration::from_secs(120));
+    assert!(status.success(), "{}", service.stderr());
+
+    let dead = read_topic(&broker.bootstrap, &format!("{topic}.dead-letters"));
+
+    let reasons: BTreeMap<String, String> = dead
+        .iter()
+        .map(|(key, _, headers)| {
+            (
+                String::from_utf8(key.clone().unwrap()).unwrap(),
+                headers["sixmin.reason"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(reasons.len(), 3, "{reasons:?}\n{}", service.stderr());
+    assert_eq!(reasons["not-json"], "not_json");
+    assert_eq!(reasons["huge"], "too_large");
+    assert_eq!(reasons["wrong-schema"], "missing_field");
+    for (key, payload, headers) in &dead {
+        assert!(headers["sixmin.source"].starts_with(&format!("{topic}[0]@")));
+        if key.as_deref() == Some(b"huge") {
+            assert_eq!(
+                headers["sixmin.truncated-from-bytes"],
+                huge.len().to_string()
+            );
+            assert!(payload.len() < huge.len());
+        } else if key.as_deref() == Some(b"not-json") {
+            assert_eq!(payload, b"this is not JSON");
+        }
+    }
+    // The valid events after them were all judged: the report is the replay's, plus the
+    // three invalid events.
+    let mut expected = replay_report(&events, "2026-10");
+    let inputs = &mut expected["inputs"];
+    for field in ["events", "invalid_events"] {
+        inputs[field] = (inputs[field].as_u64().unwrap() + 3).into();
+    }
+    let reported = checkpoint_report(&config, "2026-10");
+    assert_eq!(reported["rows"], expected["rows"]);
+    assert_eq!(reported["inputs"]["events"], expected["inputs"]["events"]);
+    assert_eq!(
+        reported["inputs"]["invalid_events"],
+        expected["inputs"]["invalid_events"]
+    );
+}
