@@ -29,8 +29,26 @@ pub fn ensure_topics(config: &ClientConfig, topics: &[TopicSpec]) -> Result<(), 
             bootstrap: bootstrap.clone(),
             source,
         })?;
+    let existing: Vec<String> = admin
+        .inner()
+        .fetch_metadata(None, Duration::from_secs(10))
+        .map_err(|error| KafkaIoError::Admin {
+            reason: error.to_string(),
+        })?
+        .topics()
+        .iter()
+        .filter(|topic| topic.error().is_none())
+        .map(|topic| topic.name().to_owned())
+        .collect();
+    let missing: Vec<&TopicSpec> = topics
+        .iter()
+        .filter(|topic| !existing.contains(&topic.name))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
     let max_bytes = crate::output::MAX_RECORD_BYTES.to_string();
-    let new_topics: Vec<NewTopic<'_>> = topics
+    let new_topics: Vec<NewTopic<'_>> = missing
         .iter()
         .map(|topic| {
             let new = NewTopic::new(&topic.name, topic.partitions, TopicReplication::Fixed(-1))

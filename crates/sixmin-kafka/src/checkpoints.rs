@@ -22,6 +22,9 @@ use crate::output::OutputProducer;
 /// The header that carries a checkpoint's offset.
 pub const NEXT_OFFSET_HEADER: &str = "sixmin.next-offset";
 
+/// How long the checkpoint topic must stay quiet past its high watermarks.
+const QUIET: Duration = Duration::from_millis(500);
+
 /// How long reading the checkpoint topic to its end may take.
 const READ_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -103,16 +106,26 @@ impl TopicCheckpointStore {
             .assign(&assignment)
             .map_err(|error| self.remote(error))?;
         let started = Instant::now();
-        while !ends.is_empty() {
+        // Past the high watermarks, read on until the topic is quiet for a moment: a
+        // broker may announce a watermark before the records below it are readable.
+        let mut quiet_since: Option<Instant> = None;
+        loop {
             if started.elapsed() > READ_TIMEOUT {
                 return Err(self.remote(format!(
                     "reading to the end took longer than {} s",
                     READ_TIMEOUT.as_secs()
                 )));
             }
-            let Some(result) = consumer.poll(Duration::from_millis(200)) else {
+            let Some(result) = consumer.poll(Duration::from_millis(100)) else {
+                if ends.is_empty() {
+                    let since = *quiet_since.get_or_insert_with(Instant::now);
+                    if since.elapsed() >= QUIET {
+                        break;
+                    }
+                }
                 continue;
             };
+            quiet_since = None;
             let message = result.map_err(|error| self.remote(error))?;
             let here = (message.partition(), message.offset());
             if ends

@@ -20,12 +20,12 @@ use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::{Offset, TopicPartitionList};
 
 /// Produces a simulated period to `topic` and writes the same events to a file.
-fn produce_simulation(broker: &Broker, topic: &str, dir: &Path, args: &[&str]) -> PathBuf {
+fn produce_simulation(bootstrap: &str, topic: &str, dir: &Path, args: &[&str]) -> PathBuf {
     let events = dir.join(format!("{topic}.jsonl"));
     let mut to_file = vec!["simulate", "--out", path_str(&events)];
     to_file.extend(args);
     sixmin_ok(&to_file);
-    let mut to_kafka = vec!["simulate", "--kafka", &broker.bootstrap, "--topic", topic];
+    let mut to_kafka = vec!["simulate", "--kafka", bootstrap, "--topic", topic];
     to_kafka.extend(args);
     sixmin_ok(&to_kafka);
     events
@@ -125,6 +125,21 @@ fn read_topic(bootstrap: &str, topic: &str) -> Vec<Record> {
     records
 }
 
+/// The high watermark of every partition of `topic`.
+fn partition_ends(bootstrap: &str, topic: &str) -> Vec<i64> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .create()
+        .unwrap();
+    (0..6)
+        .map(|partition| {
+            consumer
+                .fetch_watermarks(topic, partition, Duration::from_secs(10))
+                .map_or(-1, |(_, high)| high)
+        })
+        .collect()
+}
+
 /// The call ids of the verdicts in a topic, and how many records it holds.
 fn verdict_calls(bootstrap: &str, topic: &str) -> (BTreeSet<String>, usize) {
     let records = read_topic(bootstrap, topic);
@@ -169,7 +184,7 @@ fn killed_at_random_points_the_service_still_reports_exactly_what_a_clean_replay
     let dir = tempfile::tempdir().unwrap();
     let topic = unique_topic("crash");
     broker.create_topic(&topic, 3);
-    let events = produce_simulation(&broker, &topic, dir.path(), &OCTOBER);
+    let events = produce_simulation(&broker.bootstrap, &topic, dir.path(), &OCTOBER);
     let total = line_count(&events) as f64;
     let config = write_config(
         dir.path(),
@@ -258,7 +273,7 @@ fn poison_messages_go_to_the_dead_letter_topic_with_their_reason_and_consumption
         "--seed",
         "3",
     ];
-    let events = produce_simulation(&broker, &topic, dir.path(), &day);
+    let events = produce_simulation(&broker.bootstrap, &topic, dir.path(), &day);
     let config = write_config(
         dir.path(),
         "poison",
@@ -312,5 +327,222 @@ fn poison_messages_go_to_the_dead_letter_topic_with_their_reason_and_consumption
     assert_eq!(
         reported["inputs"]["invalid_events"],
         expected["inputs"]["invalid_events"]
+    );
+}
+
+/// How the first of two instances goes away halfway.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Departure {
+    /// `kill -9`: it leaves the group when its session times out.
+    Killed,
+    /// SIGTERM: it checkpoints and leaves the group at once.
+    Stopped,
+}
+
+/// Two instances share a 6-partition topic (checkpoints in a Kafka topic); the first goes
+/// away halfway; the second takes every partition, the first one's from its checkpoints;
+/// the report over all partitions equals a clean replay's.
+fn two_instances_one_leaving_halfway(bootstrap: &str, create_topic: impl Fn(&str), how: Departure) {
+    let dir = tempfile::tempdir().unwrap();
+    let topic = unique_topic("pair");
+    create_topic(&topic);
+    let month = [
+        "--date",
+        "2026-10-01",
+        "--days",
+        "31",
+        "--calls-per-day",
+        "600",
+        "--seed",
+        "5",
+    ];
+    let events = produce_simulation(bootstrap, &topic, dir.path(), &month);
+    let total = line_count(&events) as f64;
+    let config_a = write_config(dir.path(), "a", bootstrap, &topic, "kafka", &[]);
+    let config_b = write_config(dir.path(), "b", bootstrap, &topic, "kafka", &[]);
+    let a = Service::start(&config_a, &[]);
+    let mut b = Service::start(&config_b, &[]);
+    let assigned = |service: &Service| {
+        service
+            .metric("sixmin_kafka_assigned_partitions")
+            .unwrap_or(0.0)
+    };
+    let caught_up = |service: &Service| {
+        service
+            .metric("sixmin_kafka_partitions_caught_up")
+            .unwrap_or(0.0)
+    };
+    // A goes once the two share the partitions and A still has events to read.
+    b.wait_until(
+        "the two to share the partitions, A with work left",
+        Duration::from_secs(120),
+        |b| assigned(b) >= 1.0 && assigned(&a) >= 1.0 && caught_up(&a) < assigned(&a),
+    );
+    let a_consumed = a.metric("sixmin_events_total").unwrap_or(0.0);
+    let a_partitions = assigned(&a);
+    match how {
+        Departure::Killed => a.kill_9(),
+        Departure::Stopped => {
+            let (status, log) = a.terminate();
+            assert!(status.success(), "{log}");
+        }
+    }
+    b.wait_until(
+        "B to take every partition and read them to the end",
+        Duration::from_secs(180),
+        |b| assigned(b) == 6.0 && caught_up(b) == 6.0,
+    );
+    let (status, log) = b.terminate();
+    assert!(status.success(), "{log}");
+    // Rebalances are logged: B was assigned a share, revoked, assigned everything.
+    assert!(log.matches("sixmin run: assigned").count() >= 2, "{log}");
+    assert!(log.contains("sixmin run: revoked"), "{log}");
+
+    let sources = sixmin_ok(&[
+        "report",
+        "--config",
+        path_str(&config_b),
+        "--month",
+        "2026-10",
+    ]);
+    let sources: serde_json::Value = serde_json::from_str(&sources).unwrap();
+    let ends = partition_ends(bootstrap, &topic);
+    assert_eq!(
+        checkpoint_report(&config_b, "2026-10"),
+        replay_report(&events, "2026-10"),
+        "A ({how:?}) after {a_consumed} of {total} events, holding {a_partitions} partitions; \
+         checkpoints {}; partition ends {ends:?}; B's log:\n{log}",
+        sources["inputs"]["sources"]
+    );
+}
+
+#[test]
+fn two_instances_share_six_partitions_and_one_stopped_halfway_leaves_the_report_exact() {
+    let broker = Broker::start();
+    two_instances_one_leaving_halfway(
+        &broker.bootstrap,
+        |topic| broker.create_topic(topic, 6),
+        Departure::Stopped,
+    );
+}
+
+/// tansu 0.6 never drops a member whose session timed out (its partitions stay with the
+/// dead process however long one waits), so the `kill -9` case runs on librdkafka's own
+/// mock cluster, which implements the group protocol's session timeouts, or on the broker
+/// named by `KAFKA_BOOTSTRAP`.
+#[test]
+fn two_instances_share_six_partitions_and_one_killed_halfway_leaves_the_report_exact() {
+    if std::env::var("KAFKA_BOOTSTRAP").is_ok() {
+        let broker = Broker::start();
+        return two_instances_one_leaving_halfway(
+            &broker.bootstrap,
+            |topic| broker.create_topic(topic, 6),
+            Departure::Killed,
+        );
+    }
+    let cluster = rdkafka::mocking::MockCluster::new(1).unwrap();
+    // The mock cluster does not serve CreateTopics: every topic is made beforehand.
+    let create = |topic: &str| {
+        cluster.create_topic(topic, 6, 1).unwrap();
+        for output in ["verdicts", "breaches", "dead-letters", "checkpoints"] {
+            cluster
+                .create_topic(&format!("{topic}.{output}"), 1, 1)
+                .unwrap();
+        }
+    };
+    two_instances_one_leaving_halfway(&cluster.bootstrap_servers(), create, Departure::Killed);
+}
+
+#[test]
+fn a_broker_stopped_for_thirty_seconds_loses_nothing_and_readyz_says_so() {
+    let mut broker = Broker::start_durable();
+    let dir = tempfile::tempdir().unwrap();
+    let topic = unique_topic("outage");
+    broker.create_topic(&topic, 1);
+    let first = produce_simulation(
+        &broker.bootstrap,
+        &topic,
+        dir.path(),
+        &[
+            "--date",
+            "2026-10-01",
+            "--days",
+            "15",
+            "--calls-per-day",
+            "150",
+            "--seed",
+            "1",
+        ],
+    );
+    let config = write_config(
+        dir.path(),
+        "outage",
+        &broker.bootstrap,
+        &topic,
+        "directory",
+        &[],
+    );
+    // Event time only, so that the second half, produced after the outage, is not late
+    // against a clock moved to now while the service waited (one partition: the same
+    // watermark as a replay of the same events).
+    let mut service =
+        Service::start_with_env(&config, &[], &[("SIXMIN_ENGINE_CLOCK", "event-time")]);
+    let first_count = line_count(&first) as f64;
+    service.wait_until("the first half, ready", Duration::from_secs(120), |s| {
+        s.metric("sixmin_events_total") == Some(first_count) && s.ready_status() == 200
+    });
+
+    let stopped_at = Instant::now();
+    broker.stop();
+    service.wait_until(
+        "/readyz to report the outage",
+        Duration::from_secs(30),
+        |s| s.ready_status() == 503 && s.metric("sixmin_kafka_broker_up") == Some(0.0),
+    );
+    std::thread::sleep(Duration::from_secs(30).saturating_sub(stopped_at.elapsed()));
+    broker.restart();
+
+    let second_dir = dir.path().join("second");
+    std::fs::create_dir_all(&second_dir).unwrap();
+    let second = produce_simulation(
+        &broker.bootstrap,
+        &topic,
+        &second_dir,
+        &[
+            "--date",
+            "2026-10-16",
+            "--days",
+            "16",
+            "--calls-per-day",
+            "150",
+            "--seed",
+            "2",
+        ],
+    );
+    let total = first_count + line_count(&second) as f64;
+    service.wait_until(
+        "everything after the outage, ready",
+        Duration::from_secs(180),
+        |s| s.metric("sixmin_events_total") == Some(total) && s.ready_status() == 200,
+    );
+    let (status, log) = service.terminate();
+    assert!(status.success(), "{log}");
+    assert!(
+        log.contains("unreachable") && log.contains("reachable again"),
+        "{log}"
+    );
+
+    let state = dir.path().join("replay-both");
+    sixmin_ok(&[
+        "replay",
+        path_str(&first),
+        path_str(&second),
+        "--state",
+        path_str(&state),
+        "--quiet",
+    ]);
+    assert_eq!(
+        checkpoint_report(&config, "2026-10"),
+        without_sources(report_json(&state, "2026-10"))
     );
 }

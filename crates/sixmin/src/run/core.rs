@@ -32,14 +32,63 @@ pub struct Partition {
     pub engine: Engine,
     /// The offset of the next event to apply (events before it are in the state).
     pub next_offset: i64,
-    /// Read to its end, nothing new since.
-    pub caught_up: bool,
+    /// Since when it has been read to its end with nothing new.
+    pub caught_up_since: Option<Instant>,
     /// Changed since the last checkpoint.
     pub dirty: bool,
     /// When it was last checkpointed (or assigned).
     pub checkpointed_at: Instant,
     /// The engine's input counts already added to the process's counts.
     counted: InputCounters,
+    /// A rewind in progress after a gap: how far back it sought, and when.
+    rewind: Option<(i64, Instant)>,
+}
+
+/// What to do about a message past the expected offset.
+enum Gap {
+    /// A message fetched before the last rewind took effect: ignore it.
+    Wait,
+    /// Seek back to this offset and read forward again (skipping what is in the state).
+    Rewind(Offset),
+    /// Rewound to the beginning and still a gap: the events are gone; go on.
+    Accept,
+}
+
+/// How long messages after a rewind are taken as fetched before it.
+const REWIND_SETTLE: Duration = Duration::from_millis(500);
+
+/// The first rewind step, in offsets; each further one doubles it.
+const REWIND_FIRST_STEP: i64 = 1024;
+
+/// How long a partition must stay at its end to count as caught up: a broker may
+/// announce the end of a partition (its high watermark) before all of its last batch is
+/// readable.
+const CAUGHT_UP_QUIET: Duration = Duration::from_secs(2);
+
+impl Partition {
+    /// Decides about a message past the next offset expected.
+    fn gap(&mut self) -> Gap {
+        let step = match self.rewind {
+            Some((_, sought_at)) if sought_at.elapsed() < REWIND_SETTLE => return Gap::Wait,
+            Some((step, _)) if step == i64::MAX => return Gap::Accept,
+            Some((step, _)) => step.saturating_mul(2),
+            None => REWIND_FIRST_STEP,
+        };
+        let target = self.next_offset.saturating_sub(step);
+        let (step, to) = if target <= 0 {
+            (i64::MAX, Offset::Beginning)
+        } else {
+            (step, Offset::Offset(target))
+        };
+        self.rewind = Some((step, Instant::now()));
+        Gap::Rewind(to)
+    }
+
+    /// Read to its end, and nothing new for a while.
+    pub fn is_caught_up(&self) -> bool {
+        self.caught_up_since
+            .is_some_and(|since| since.elapsed() >= CAUGHT_UP_QUIET)
+    }
 }
 
 /// The shared state of a running service.
@@ -147,8 +196,11 @@ impl Core {
                     )
                 }
             };
+            // From the beginning, the first offset is 0 (or the oldest kept, which a
+            // rewind finds); from the end, it is not known.
             let next_offset = match offset {
                 Offset::Offset(next) => next,
+                Offset::Beginning => 0,
                 _ => -1,
             };
             assignment
@@ -160,10 +212,11 @@ impl Core {
                 Partition {
                     engine,
                     next_offset,
-                    caught_up: false,
+                    caught_up_since: None,
                     dirty: false,
                     checkpointed_at: Instant::now(),
                     counted,
+                    rewind: None,
                 },
             );
         }
@@ -208,18 +261,35 @@ impl Core {
         );
     }
 
-    /// Applies one message of the events topic.
-    pub fn apply(&mut self, message: &BorrowedMessage<'_>) {
-        let Some(partition) = self.partitions.get_mut(&message.partition()) else {
-            return;
-        };
+    /// Applies one message of the events topic. When the message is past the next
+    /// offset the state expects (a broker that answered a fetch from the middle of a
+    /// batch with the next batch), nothing is applied and the partition must be rewound:
+    /// the returned partition is to be sought to the returned offset.
+    pub fn apply(&mut self, message: &BorrowedMessage<'_>) -> Option<(i32, Offset)> {
+        let partition = self.partitions.get_mut(&message.partition())?;
         let offset = message.offset();
         if offset < partition.next_offset {
             // Already in the checkpointed state (delivered again after a restart).
-            return;
+            return None;
         }
+        if partition.next_offset >= 0 && offset > partition.next_offset {
+            match partition.gap() {
+                Gap::Wait => return None,
+                Gap::Rewind(to) => return Some((message.partition(), to)),
+                Gap::Accept => {
+                    eprintln!(
+                        "sixmin run: warning: {}[{}] has no events between offsets {} and {offset} \
+                         (deleted by retention or compaction); continuing",
+                        message.topic(),
+                        message.partition(),
+                        partition.next_offset
+                    );
+                }
+            }
+        }
+        partition.rewind = None;
         partition.next_offset = offset + 1;
-        partition.caught_up = false;
+        partition.caught_up_since = None;
         partition.dirty = true;
         let payload = message.payload().unwrap_or(&[]);
         let rejected = match decode_event_with_limit(payload, self.config.max_event_bytes) {
@@ -240,12 +310,13 @@ impl Core {
         self.first_message_at.get_or_insert(now);
         self.last_message_at = Some(now);
         self.send_outputs();
+        None
     }
 
-    /// Marks a partition read to its end.
+    /// Marks a partition read to its end (the broker says so).
     pub fn caught_up(&mut self, partition: i32) {
         if let Some(partition) = self.partitions.get_mut(&partition) {
-            partition.caught_up = true;
+            partition.caught_up_since.get_or_insert_with(Instant::now);
         }
     }
 
@@ -257,7 +328,7 @@ impl Core {
         }
         for partition in self.partitions.values_mut() {
             let behind = partition.engine.clock().is_none_or(|clock| clock < now);
-            if partition.caught_up && behind {
+            if partition.caught_up_since.is_some() && behind {
                 partition.engine.advance_to(now, &mut self.outputs);
                 partition.dirty = true;
             }
@@ -463,7 +534,7 @@ impl Core {
                     .filter(|_| state.next_offset >= 0)
                     .map(|high| high - state.next_offset),
                 checkpoint_age_seconds: state.checkpointed_at.elapsed().as_secs_f64(),
-                caught_up: state.caught_up,
+                caught_up: state.is_caught_up(),
             })
             .collect();
         self.kafka_metrics.refresh(&gauges, broker_up);
@@ -478,7 +549,7 @@ impl Core {
 
     /// Whether every assigned partition was read to its end (and there is at least one).
     pub fn all_caught_up(&self) -> bool {
-        !self.partitions.is_empty() && self.partitions.values().all(|state| state.caught_up)
+        !self.partitions.is_empty() && self.partitions.values().all(Partition::is_caught_up)
     }
 }
 

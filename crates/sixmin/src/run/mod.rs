@@ -21,6 +21,7 @@ use anyhow::Context;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
+use rdkafka::Message;
 use sixmin_config::{CheckpointStoreKind, ServiceConfig};
 use sixmin_kafka::{ensure_topics, OutputProducer, TopicCheckpointStore, TopicSpec};
 use sixmin_metrics::KafkaMetrics;
@@ -203,7 +204,18 @@ fn consume(
         }
         match consumer.poll(POLL_TIMEOUT) {
             None => {}
-            Some(Ok(message)) => context.lock().apply(&message),
+            Some(Ok(message)) => {
+                let rewind = context.lock().apply(&message);
+                if let Some((partition, offset)) = rewind {
+                    let topic = message.topic().to_owned();
+                    drop(message);
+                    if let Err(error) =
+                        consumer.seek(&topic, partition, offset, Duration::from_secs(5))
+                    {
+                        eprintln!("sixmin run: warning: rewinding {topic}[{partition}]: {error}");
+                    }
+                }
+            }
             Some(Err(KafkaError::PartitionEOF(partition))) => context.lock().caught_up(partition),
             Some(Err(error)) => eprintln!("sixmin run: kafka: {error}"),
         }

@@ -37,7 +37,7 @@ pub fn write_config(
         "[kafka]\nbootstrap = \"{bootstrap}\"\ngroup_id = \"{topic}.group\"\nevents_topic = \"{topic}\"\n\
          verdicts_topic = \"{topic}.verdicts\"\nbreaches_topic = \"{topic}.breaches\"\n\
          dead_letter_topic = \"{topic}.dead-letters\"\n\n\
-         [checkpoint]\n{store}interval = \"1s\"\n\n\
+         [checkpoint]\n{store}interval = \"3s\"\n\n\
          [server]\nlisten = \"127.0.0.1:{}\"\nrefresh = \"100ms\"\nshutdown_deadline = \"20s\"\n\n\
          [kafka.client]\n{client}",
         free_port()
@@ -60,6 +60,11 @@ impl Service {
     /// Starts `sixmin run --config CONFIG [extra…]`; its output goes to files beside the
     /// configuration.
     pub fn start(config: &Path, extra: &[&str]) -> Service {
+        Service::start_with_env(config, extra, &[])
+    }
+
+    /// [`Service::start`] with environment variables (`SIXMIN_…` overrides).
+    pub fn start_with_env(config: &Path, extra: &[&str], env: &[(&str, &str)]) -> Service {
         let text = std::fs::read_to_string(config).unwrap();
         let address = text
             .lines()
@@ -72,6 +77,7 @@ impl Service {
         let mut args = vec!["run", "--config", path_str(config)];
         args.extend(extra);
         let child = sixmin_command(&args)
+            .envs(env.iter().copied())
             .stdout(std::fs::File::create(log.with_extension("out")).unwrap())
             .stderr(std::fs::File::create(&log).unwrap())
             .stdin(Stdio::null())
