@@ -290,6 +290,59 @@ impl CheckpointStore for DirCheckpointStore {
 mod tests {
     use super::*;
 
+    fn checkpoint(partition: i32, next_offset: i64) -> PartitionCheckpoint {
+        let engine = sixmin_core::Engine::new(
+            sixmin_core_test_pack(),
+            sixmin_core::EngineConfig::default(),
+        );
+        PartitionCheckpoint {
+            format: CHECKPOINT_FORMAT.to_owned(),
+            key: PartitionKey {
+                group: "g/1".into(),
+                topic: "sixmin.events".into(),
+                partition,
+            },
+            next_offset,
+            written_at: "2026-11-24T00:00:00Z".into(),
+            writer: "test:1".into(),
+            pack_source: String::new(),
+            pack_origin: "test".into(),
+            engine: engine.snapshot().unwrap(),
+        }
+    }
+
+    fn sixmin_core_test_pack() -> sixmin_core::RulePack {
+        sixmin_config::builtin_pack()
+    }
+
+    #[test]
+    fn the_directory_store_keeps_the_newest_checkpoint_of_each_partition() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = DirCheckpointStore::open(dir.path()).unwrap();
+        assert!(DirCheckpointStore::open(dir.path()).is_err(), "locked");
+        store.save(&checkpoint(0, 10)).unwrap();
+        store.save(&checkpoint(0, 25)).unwrap();
+        store.save(&checkpoint(3, 7)).unwrap();
+        let some = store.load("g/1", "sixmin.events", &[0, 1]).unwrap();
+        assert_eq!(some.len(), 1);
+        assert_eq!(some[&0].next_offset, 25);
+        let all = DirCheckpointStore::open_read_only(dir.path())
+            .load_all("g/1", "sixmin.events")
+            .unwrap();
+        assert_eq!(all.keys().copied().collect::<Vec<_>>(), vec![0, 3]);
+        assert_eq!(all[&3], checkpoint(3, 7));
+        assert!(store.load_all("other", "sixmin.events").unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_checkpoint_survives_encoding_and_a_corrupt_one_is_refused() {
+        let original = checkpoint(2, 99);
+        let bytes = encode(&original).unwrap();
+        assert_eq!(decode(&bytes, "x").unwrap(), original);
+        let error = decode(&bytes[..bytes.len() / 2], "topic[0]@5").unwrap_err();
+        assert!(error.to_string().contains("topic[0]@5"), "{error}");
+    }
+
     #[test]
     fn names_that_are_not_path_safe_are_escaped() {
         assert_eq!(file_name_safe("sixmin.events"), "sixmin.events");

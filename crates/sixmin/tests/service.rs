@@ -525,6 +525,17 @@ fn a_broker_stopped_for_thirty_seconds_loses_nothing_and_readyz_says_so() {
         Duration::from_secs(180),
         |s| s.metric("sixmin_events_total") == Some(total) && s.ready_status() == 200,
     );
+    // Lag and checkpoint age are published per partition.
+    service.wait_until(
+        "lag 0 and a recent checkpoint",
+        Duration::from_secs(30),
+        |s| {
+            s.metric("sixmin_kafka_consumer_lag") == Some(0.0)
+                && s.metric("sixmin_checkpoint_age_seconds")
+                    .is_some_and(|age| age < 10.0)
+                && s.metric("sixmin_kafka_broker_up") == Some(1.0)
+        },
+    );
     let (status, log) = service.terminate();
     assert!(status.success(), "{log}");
     assert!(
