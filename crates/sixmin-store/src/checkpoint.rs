@@ -8,7 +8,7 @@
 //! `sixmin-kafka` crate). Both keep the same bytes: [`encode`] and [`decode`].
 
 use std::collections::BTreeMap;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -144,29 +144,9 @@ pub struct DirCheckpointStore {
 impl DirCheckpointStore {
     /// Opens (creating it if needed) and locks a checkpoint directory for writing.
     pub fn open(path: &Path) -> Result<DirCheckpointStore, StoreError> {
-        let io = |source| StoreError::Io {
-            path: path.to_path_buf(),
-            source,
-        };
-        fs::create_dir_all(path).map_err(io)?;
-        let lock = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(path.join(crate::LOCK_FILE))
-            .map_err(io)?;
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(fs::TryLockError::WouldBlock) => {
-                return Err(StoreError::Locked {
-                    path: path.to_path_buf(),
-                })
-            }
-            Err(fs::TryLockError::Error(source)) => return Err(io(source)),
-        }
         Ok(DirCheckpointStore {
             path: path.to_path_buf(),
-            _lock: Some(lock),
+            _lock: Some(crate::lock_directory(path)?),
         })
     }
 
@@ -270,19 +250,12 @@ impl CheckpointStore for DirCheckpointStore {
     fn save(&mut self, checkpoint: &PartitionCheckpoint) -> Result<(), StoreError> {
         let key = &checkpoint.key;
         let dir = self.topic_dir(&key.group, &key.topic);
-        let io = |source| StoreError::Io {
+        fs::create_dir_all(&dir).map_err(|source| StoreError::Io {
             path: dir.clone(),
             source,
-        };
-        fs::create_dir_all(&dir).map_err(io)?;
+        })?;
         let bytes = encode(checkpoint)?;
-        let final_path = dir.join(format!("{}.json.gz", key.partition));
-        let temporary = dir.join(format!("{}.json.gz.tmp", key.partition));
-        let mut file = File::create(&temporary).map_err(io)?;
-        file.write_all(&bytes).map_err(io)?;
-        file.sync_all().map_err(io)?;
-        fs::rename(&temporary, &final_path).map_err(io)?;
-        File::open(&dir).and_then(|dir| dir.sync_all()).map_err(io)
+        crate::write_atomically(&dir, &format!("{}.json.gz", key.partition), &bytes)
     }
 }
 

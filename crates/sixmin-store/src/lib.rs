@@ -125,29 +125,9 @@ pub struct StateDir {
 impl StateDir {
     /// Opens (creating it if needed) and locks a state directory.
     pub fn open(path: &Path) -> Result<StateDir, StoreError> {
-        let io = |source| StoreError::Io {
-            path: path.to_path_buf(),
-            source,
-        };
-        fs::create_dir_all(path).map_err(io)?;
-        let lock = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(path.join(LOCK_FILE))
-            .map_err(io)?;
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(fs::TryLockError::WouldBlock) => {
-                return Err(StoreError::Locked {
-                    path: path.to_path_buf(),
-                })
-            }
-            Err(fs::TryLockError::Error(source)) => return Err(io(source)),
-        }
         Ok(StateDir {
             path: path.to_path_buf(),
-            _lock: lock,
+            _lock: lock_directory(path)?,
         })
     }
 
@@ -163,27 +143,57 @@ impl StateDir {
 
     /// Replaces the state atomically.
     pub fn save(&self, state: &StateFile) -> Result<(), StoreError> {
+        let json = serde_json::to_vec(state).map_err(|error| StoreError::Unreadable {
+            path: self.path.join(STATE_FILE),
+            reason: error.to_string(),
+        })?;
         let io = |source| StoreError::Io {
             path: self.path.clone(),
             source,
         };
-        let final_path = self.path.join(STATE_FILE);
-        let temporary = self.path.join(format!("{STATE_FILE}.tmp"));
-        let json = serde_json::to_vec(state).map_err(|error| StoreError::Unreadable {
-            path: final_path.clone(),
-            reason: error.to_string(),
-        })?;
-        let file = File::create(&temporary).map_err(io)?;
-        let mut encoder = GzEncoder::new(file, Compression::fast());
+        let mut encoder = GzEncoder::new(Vec::with_capacity(json.len() / 4), Compression::fast());
         encoder.write_all(&json).map_err(io)?;
-        let file = encoder.finish().map_err(io)?;
-        file.sync_all().map_err(io)?;
-        fs::rename(&temporary, &final_path).map_err(io)?;
-        File::open(&self.path)
-            .and_then(|dir| dir.sync_all())
-            .map_err(io)?;
-        Ok(())
+        let bytes = encoder.finish().map_err(io)?;
+        write_atomically(&self.path, STATE_FILE, &bytes)
     }
+}
+
+/// Creates `path` if needed and takes its lock file, so no second process writes there.
+pub(crate) fn lock_directory(path: &Path) -> Result<File, StoreError> {
+    let io = |source| StoreError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    fs::create_dir_all(path).map_err(io)?;
+    let lock = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path.join(LOCK_FILE))
+        .map_err(io)?;
+    match lock.try_lock() {
+        Ok(()) => Ok(lock),
+        Err(fs::TryLockError::WouldBlock) => Err(StoreError::Locked {
+            path: path.to_path_buf(),
+        }),
+        Err(fs::TryLockError::Error(source)) => Err(io(source)),
+    }
+}
+
+/// Replaces `dir/name` with `bytes` atomically: a temporary file written and fsync'd,
+/// renamed over it, then the directory fsync'd. After a crash the file is whole, old or
+/// new.
+pub(crate) fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
+    let io = |source| StoreError::Io {
+        path: dir.to_path_buf(),
+        source,
+    };
+    let temporary = dir.join(format!("{name}.tmp"));
+    let mut file = File::create(&temporary).map_err(io)?;
+    file.write_all(bytes).map_err(io)?;
+    file.sync_all().map_err(io)?;
+    fs::rename(&temporary, dir.join(name)).map_err(io)?;
+    File::open(dir).and_then(|dir| dir.sync_all()).map_err(io)
 }
 
 /// Reads a state directory without locking it (for reports, which only read).
