@@ -313,11 +313,35 @@ impl Core {
         None
     }
 
-    /// Marks a partition read to its end (the broker says so).
-    pub fn caught_up(&mut self, partition: i32) {
-        if let Some(partition) = self.partitions.get_mut(&partition) {
-            partition.caught_up_since.get_or_insert_with(Instant::now);
+    /// The next offset a partition expects, if assigned and known.
+    pub fn next_offset(&self, partition: i32) -> Option<i64> {
+        self.partitions
+            .get(&partition)
+            .map(|state| state.next_offset)
+            .filter(|offset| *offset >= 0)
+    }
+
+    /// Handles the broker's "end of partition". `high` is the partition's high watermark
+    /// as the broker lists it now: when it is past the next offset expected, the fetch
+    /// stopped short (a broker that answered a fetch from the middle of its last batch
+    /// with nothing) and the partition must be rewound, as for a gap.
+    pub fn reached_end(&mut self, partition: i32, high: Option<i64>) -> Option<Offset> {
+        let state = self.partitions.get_mut(&partition)?;
+        let short = high.is_some_and(|high| state.next_offset >= 0 && high > state.next_offset);
+        if short {
+            match state.gap() {
+                Gap::Rewind(to) => return Some(to),
+                Gap::Wait => return None,
+                Gap::Accept => eprintln!(
+                    "sixmin run: warning: partition {partition} ends at {} by its high \
+                     watermark but nothing past {} can be read",
+                    high.unwrap_or_default(),
+                    state.next_offset
+                ),
+            }
         }
+        state.caught_up_since.get_or_insert_with(Instant::now);
+        None
     }
 
     /// Moves the clock of caught-up partitions to `now` (wall-when-idle mode), so a caller

@@ -216,7 +216,25 @@ fn consume(
                     }
                 }
             }
-            Some(Err(KafkaError::PartitionEOF(partition))) => context.lock().caught_up(partition),
+            Some(Err(KafkaError::PartitionEOF(partition))) => {
+                let topic = &config.events_topic;
+                let expected = context.lock().next_offset(partition);
+                // Asked of the broker only when the end is reached, not per message.
+                let high = expected.and_then(|_| {
+                    consumer
+                        .fetch_watermarks(topic, partition, Duration::from_secs(2))
+                        .ok()
+                        .map(|(_, high)| high)
+                });
+                let rewind = context.lock().reached_end(partition, high);
+                if let Some(offset) = rewind {
+                    if let Err(error) =
+                        consumer.seek(topic, partition, offset, Duration::from_secs(5))
+                    {
+                        eprintln!("sixmin run: warning: rewinding {topic}[{partition}]: {error}");
+                    }
+                }
+            }
             Some(Err(error)) => eprintln!("sixmin run: kafka: {error}"),
         }
         if last_tick.elapsed() < POLL_TIMEOUT {
