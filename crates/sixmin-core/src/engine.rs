@@ -202,6 +202,25 @@ impl InputCounters {
         self.invalid.values().sum()
     }
 
+    /// What was counted after `before` (an earlier reading of the same counts): each
+    /// count's increase, never negative.
+    pub fn since(&self, before: &InputCounters) -> InputCounters {
+        InputCounters {
+            accepted: self.accepted.saturating_sub(before.accepted),
+            duplicates: self.duplicates.saturating_sub(before.duplicates),
+            late: self.late.saturating_sub(before.late),
+            invalid: self
+                .invalid
+                .iter()
+                .map(|(reason, count)| {
+                    let seen = before.invalid.get(reason).copied().unwrap_or(0);
+                    (reason.clone(), count.saturating_sub(seen))
+                })
+                .filter(|(_, count)| *count > 0)
+                .collect(),
+        }
+    }
+
     /// Adds `other`'s counts to these (the counts of several engines together).
     pub fn add(&mut self, other: &InputCounters) {
         self.accepted += other.accepted;

@@ -272,30 +272,22 @@ impl Metrics {
     /// Brings the event counters up to the engine's, counting what is new since the last
     /// call.
     pub fn observe_inputs(&mut self, counters: &InputCounters) {
+        let new = counters.since(&self.counted);
         let results = [
-            ("accepted", counters.accepted, self.counted.accepted),
-            ("duplicate", counters.duplicates, self.counted.duplicates),
-            ("late", counters.late, self.counted.late),
-            (
-                "invalid",
-                counters.invalid_total(),
-                self.counted.invalid_total(),
-            ),
+            ("accepted", new.accepted),
+            ("duplicate", new.duplicates),
+            ("late", new.late),
+            ("invalid", new.invalid_total()),
         ];
-        for (result, now, before) in results {
-            if now > before {
-                self.events_total
-                    .with_label_values(&[result])
-                    .inc_by(now - before);
+        for (result, count) in results {
+            if count > 0 {
+                self.events_total.with_label_values(&[result]).inc_by(count);
             }
         }
-        for (reason, count) in &counters.invalid {
-            let before = self.counted.invalid.get(reason).copied().unwrap_or(0);
-            if *count > before {
-                self.invalid_events_total
-                    .with_label_values(&[reason.as_str()])
-                    .inc_by(count - before);
-            }
+        for (reason, count) in &new.invalid {
+            self.invalid_events_total
+                .with_label_values(&[reason.as_str()])
+                .inc_by(*count);
         }
         self.counted = counters.clone();
     }

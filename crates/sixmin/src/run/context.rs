@@ -12,7 +12,7 @@ use rdkafka::statistics::Statistics;
 use rdkafka::types::RDKafkaRespErr;
 use rdkafka::{ClientContext, TopicPartitionList};
 
-use super::core::Core;
+use super::core::{AssignError, Core};
 
 /// How many times an assignment's checkpoints are read before giving up the partitions.
 const RESTORE_ATTEMPTS: u32 = 6;
@@ -115,17 +115,17 @@ impl ConsumerContext for RunContext {
                     let mut core = self.lock();
                     match core.assign(&partitions, tpl) {
                         Ok(()) => break true,
-                        Err(error) if attempt >= RESTORE_ATTEMPTS => {
+                        Err(AssignError::Fatal(error)) => {
                             eprintln!("sixmin run: error: {error}");
                             core.fatal.get_or_insert(error);
                             break false;
                         }
-                        Err(error) if error.contains("rule pack") => {
+                        Err(AssignError::Retry(error)) if attempt >= RESTORE_ATTEMPTS => {
                             eprintln!("sixmin run: error: {error}");
                             core.fatal.get_or_insert(error);
                             break false;
                         }
-                        Err(error) => {
+                        Err(AssignError::Retry(error)) => {
                             drop(core);
                             eprintln!(
                                 "sixmin run: warning: restoring partitions {partitions:?}: {error}; retrying"

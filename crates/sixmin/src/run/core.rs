@@ -44,6 +44,23 @@ pub struct Partition {
     rewind: Option<(i64, Instant)>,
 }
 
+/// Why partitions could not be restored.
+#[derive(Debug)]
+pub enum AssignError {
+    /// Trying again cannot help (a checkpoint of another rule pack): stop.
+    Fatal(String),
+    /// Perhaps passing (the store unreachable): try again, a few times.
+    Retry(String),
+}
+
+impl std::fmt::Display for AssignError {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AssignError::Fatal(reason) | AssignError::Retry(reason) => formatter.write_str(reason),
+        }
+    }
+}
+
 /// What to do about a message past the expected offset.
 enum Gap {
     /// A message fetched before the last rewind took effect: ignore it.
@@ -169,13 +186,13 @@ impl Core {
         &mut self,
         partitions: &[i32],
         assignment: &mut TopicPartitionList,
-    ) -> Result<(), String> {
+    ) -> Result<(), AssignError> {
         let topic = self.config.events_topic.clone();
         let group = self.config.group_id.clone();
         let mut checkpoints = self
             .store
             .load(&group, &topic, partitions)
-            .map_err(|error| error.to_string())?;
+            .map_err(|error| AssignError::Retry(error.to_string()))?;
         let mut resumed = Vec::new();
         for partition in partitions {
             let (engine, offset) = match checkpoints.remove(partition) {
@@ -205,7 +222,7 @@ impl Core {
             };
             assignment
                 .set_partition_offset(&topic, *partition, offset)
-                .map_err(|error| error.to_string())?;
+                .map_err(|error| AssignError::Retry(error.to_string()))?;
             let counted = engine.counters().clone();
             self.partitions.insert(
                 *partition,
@@ -228,10 +245,10 @@ impl Core {
         Ok(())
     }
 
-    fn restore(&self, checkpoint: &PartitionCheckpoint) -> Result<Engine, String> {
+    fn restore(&self, checkpoint: &PartitionCheckpoint) -> Result<Engine, AssignError> {
         let snapshot = &checkpoint.engine;
         if snapshot.pack_sha256 != self.pack.pack.sha256 {
-            return Err(format!(
+            return Err(AssignError::Fatal(format!(
                 "the checkpoint of {} was written with rule pack `{}@{}` (sha256 {}), not `{}`; \
                  a consumer group keeps one pack: use a new `group_id` for another",
                 checkpoint.key,
@@ -239,10 +256,10 @@ impl Core {
                 snapshot.pack_version,
                 snapshot.pack_sha256,
                 self.pack.pack.label()
-            ));
+            )));
         }
         Engine::restore(self.pack.pack.clone(), self.engine_config, snapshot)
-            .map_err(|error| format!("restoring {}: {error}", checkpoint.key))
+            .map_err(|error| AssignError::Retry(format!("restoring {}: {error}", checkpoint.key)))
     }
 
     /// Checkpoints and drops revoked partitions.
@@ -264,8 +281,8 @@ impl Core {
     /// Applies one message of the events topic. When the message is past the next
     /// offset the state expects (a broker that answered a fetch from the middle of a
     /// batch with the next batch), nothing is applied and the partition must be rewound:
-    /// the returned partition is to be sought to the returned offset.
-    pub fn apply(&mut self, message: &BorrowedMessage<'_>) -> Option<(i32, Offset)> {
+    /// the message's partition is to be sought to the returned offset.
+    pub fn apply(&mut self, message: &BorrowedMessage<'_>) -> Option<Offset> {
         let partition = self.partitions.get_mut(&message.partition())?;
         let offset = message.offset();
         if offset < partition.next_offset {
@@ -275,7 +292,7 @@ impl Core {
         if partition.next_offset >= 0 && offset > partition.next_offset {
             match partition.gap() {
                 Gap::Wait => return None,
-                Gap::Rewind(to) => return Some((message.partition(), to)),
+                Gap::Rewind(to) => return Some(to),
                 Gap::Accept => {
                     eprintln!(
                         "sixmin run: warning: {}[{}] has no events between offsets {} and {offset} \
@@ -538,7 +555,7 @@ impl Core {
     pub fn refresh(&mut self, high_watermarks: &BTreeMap<i32, i64>, broker_up: bool) {
         for state in self.partitions.values_mut() {
             let now = state.engine.counters().clone();
-            add_difference(&mut self.consumed, &state.counted, &now);
+            self.consumed.add(&now.since(&state.counted));
             state.counted = now;
         }
         let engines: Vec<&Engine> = self
@@ -574,17 +591,6 @@ impl Core {
     /// Whether every assigned partition was read to its end (and there is at least one).
     pub fn all_caught_up(&self) -> bool {
         !self.partitions.is_empty() && self.partitions.values().all(Partition::is_caught_up)
-    }
-}
-
-/// Adds `after - before` to `total`.
-fn add_difference(total: &mut InputCounters, before: &InputCounters, after: &InputCounters) {
-    total.accepted += after.accepted.saturating_sub(before.accepted);
-    total.duplicates += after.duplicates.saturating_sub(before.duplicates);
-    total.late += after.late.saturating_sub(before.late);
-    for (reason, count) in &after.invalid {
-        let seen = before.invalid.get(reason).copied().unwrap_or(0);
-        *total.invalid.entry(reason.clone()).or_default() += count.saturating_sub(seen);
     }
 }
 

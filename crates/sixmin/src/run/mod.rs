@@ -182,6 +182,19 @@ fn create_output_topics(config: &ServiceConfig, kafka: &ClientConfig, stop: &Ato
     }
 }
 
+/// Seeks a partition back so that it is read forward again from `offset` (what the state
+/// already holds is skipped as it arrives).
+fn rewind_partition(
+    consumer: &BaseConsumer<RunContext>,
+    topic: &str,
+    partition: i32,
+    offset: rdkafka::Offset,
+) {
+    if let Err(error) = consumer.seek(topic, partition, offset, Duration::from_secs(5)) {
+        eprintln!("sixmin run: warning: rewinding {topic}[{partition}]: {error}");
+    }
+}
+
 /// The consumer loop: apply messages, move idle clocks, refresh, checkpoint; on stop,
 /// checkpoint everything within the deadline.
 fn consume(
@@ -205,15 +218,11 @@ fn consume(
         match consumer.poll(POLL_TIMEOUT) {
             None => {}
             Some(Ok(message)) => {
+                let partition = message.partition();
                 let rewind = context.lock().apply(&message);
-                if let Some((partition, offset)) = rewind {
-                    let topic = message.topic().to_owned();
-                    drop(message);
-                    if let Err(error) =
-                        consumer.seek(&topic, partition, offset, Duration::from_secs(5))
-                    {
-                        eprintln!("sixmin run: warning: rewinding {topic}[{partition}]: {error}");
-                    }
+                drop(message);
+                if let Some(offset) = rewind {
+                    rewind_partition(consumer, &config.events_topic, partition, offset);
                 }
             }
             Some(Err(KafkaError::PartitionEOF(partition))) => {
@@ -228,11 +237,7 @@ fn consume(
                 });
                 let rewind = context.lock().reached_end(partition, high);
                 if let Some(offset) = rewind {
-                    if let Err(error) =
-                        consumer.seek(topic, partition, offset, Duration::from_secs(5))
-                    {
-                        eprintln!("sixmin run: warning: rewinding {topic}[{partition}]: {error}");
-                    }
+                    rewind_partition(consumer, topic, partition, offset);
                 }
             }
             Some(Err(error)) => eprintln!("sixmin run: kafka: {error}"),
