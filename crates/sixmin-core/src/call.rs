@@ -24,6 +24,9 @@ pub(crate) struct Recorded {
     pub id_at: u32,
     /// Its length in bytes.
     pub id_len: u32,
+    /// Its [`id_fingerprint`] (set by [`Call::push`]): most ids differ here, so
+    /// de-duplication rarely compares bytes.
+    pub id_fingerprint: u32,
     pub tenant: Option<Sym>,
     pub queue: Option<Sym>,
     pub topic: Option<Sym>,
@@ -34,6 +37,14 @@ impl Recorded {
     fn is_topic_selection(&self) -> bool {
         self.kind == EventKind::TopicSelected && self.topic.is_some()
     }
+}
+
+/// A 32-bit hash of an event id, to rule out most unequal ids without comparing bytes.
+pub(crate) fn id_fingerprint(event_id: &str) -> u32 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = rustc_hash::FxBuildHasher.build_hasher();
+    hasher.write(event_id.as_bytes());
+    (hasher.finish() >> 32) as u32
 }
 
 /// Which live alarms a call has already raised (each is raised once).
@@ -225,18 +236,20 @@ impl Call {
         (event.ts, self.event_id(event))
     }
 
-    /// Whether an event with this `event_id` was already applied to the call (exact
-    /// comparison: a call has a handful of events).
-    pub fn has_event(&self, event_id: &str) -> bool {
+    /// Whether an event with this `event_id` (whose [`id_fingerprint`] is `fingerprint`)
+    /// was already applied to the call. Exact: equal fingerprints are confirmed byte for
+    /// byte.
+    pub fn has_event(&self, event_id: &str, fingerprint: u32) -> bool {
         self.events
             .iter()
-            .any(|event| self.event_id(event) == event_id)
+            .any(|event| event.id_fingerprint == fingerprint && self.event_id(event) == event_id)
     }
 
     /// Adds an accepted event and updates the summary.
     pub fn push(&mut self, event_id: &str, mut event: Recorded) {
         event.id_at = self.ids.len() as u32;
         event.id_len = event_id.len() as u32;
+        event.id_fingerprint = id_fingerprint(event_id);
         self.ids.push_str(event_id);
         let index = self.events.len() as u32;
         let (events, ids, summary) = (&self.events, &self.ids, &mut self.summary);

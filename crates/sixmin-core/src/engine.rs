@@ -22,7 +22,7 @@ use chrono::NaiveDate;
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
-use crate::call::{Call, CallId, Judgement, LiveKind, Recorded};
+use crate::call::{id_fingerprint, Call, CallId, Judgement, LiveKind, Recorded};
 use crate::event::Event;
 use crate::pack::RulePack;
 use crate::rulebook::Rulebook;
@@ -316,6 +316,8 @@ pub struct Engine {
     closes: TimerQueue,
     /// Closed calls in the order they are forgotten: (forget when watermark passes, id).
     pub(crate) closed_order: VecDeque<(Nanos, CallId)>,
+    /// Calls found final by the last clock move, reused between moves.
+    scratch_finals: Vec<(Nanos, usize)>,
     pub(crate) tallies: BTreeMap<TallyKey, Tally>,
     pub(crate) counters: InputCounters,
     /// Live breaches raised, by (tenant, topic, rule).
@@ -345,6 +347,7 @@ impl Engine {
             alarms: TimerQueue::default(),
             closes: TimerQueue::default(),
             closed_order: VecDeque::new(),
+            scratch_finals: Vec::new(),
             tallies: BTreeMap::new(),
             counters: InputCounters::default(),
             live_breaches: BTreeMap::new(),
@@ -421,7 +424,8 @@ impl Engine {
         };
         let open_call = open_slot.and_then(|slot| self.slots[slot].as_ref());
         let event_id: &str = &event.event_id;
-        let already_applied = open_call.is_some_and(|call| call.has_event(event_id))
+        let fingerprint = id_fingerprint(event_id);
+        let already_applied = open_call.is_some_and(|call| call.has_event(event_id, fingerprint))
             || closed_call.is_some_and(|closed| closed.has_event(event_id));
         if already_applied {
             self.counters.duplicates += 1;
@@ -449,6 +453,7 @@ impl Engine {
             outcome: event.outcome,
             id_at: 0,
             id_len: 0,
+            id_fingerprint: 0,
             tenant: event
                 .tenant
                 .as_deref()
@@ -584,7 +589,7 @@ impl Engine {
                 pending.push((call.close_at(&self.rulebook), slot));
             }
         }
-        self.finalize_in_order(pending, out);
+        self.finalize_in_order(&mut pending, out);
     }
 
     /// Opens a new call and returns its slot.
@@ -610,9 +615,8 @@ impl Engine {
         slot
     }
 
-    /// (Re)arms the call's two triggers: its next live alarm, and its close passing the
-    /// watermark. Triggers mostly move later as a call progresses (an answer, then
-    /// `ended`); a trigger left too early re-arms the call when it pops.
+    /// Sets the call's two triggers to exactly its next live alarm and its close passing
+    /// the watermark (each moves in place as the call progresses).
     fn schedule(&mut self, slot: usize) {
         let Some(call) = self.slots[slot].as_ref() else {
             return;
@@ -621,8 +625,8 @@ impl Engine {
             .close_at(&self.rulebook)
             .saturating_add(self.lateness_nanos());
         let alarm_trigger = call.next_live_alarm(&self.rulebook).map(|(due, _)| due);
-        self.closes.schedule(slot, Some(close_trigger));
-        self.alarms.schedule(slot, alarm_trigger);
+        self.closes.set(slot, Some(close_trigger));
+        self.alarms.set(slot, alarm_trigger);
     }
 
     /// Raises the live alarms due before `until` (finalizing nothing: the event at
@@ -635,7 +639,7 @@ impl Engine {
                 .as_ref()
                 .and_then(|call| call.next_live_alarm(&self.rulebook))
                 .map(|(due, _)| due);
-            self.alarms.schedule(slot, next);
+            self.alarms.set(slot, next);
         }
     }
 
@@ -646,7 +650,7 @@ impl Engine {
         };
         self.raise_alarms_before(clock, out);
         let watermark = clock.saturating_sub(self.lateness_nanos());
-        let mut finals: Vec<(Nanos, usize)> = Vec::new();
+        let mut finals = std::mem::take(&mut self.scratch_finals);
         while let Some(slot) = self.closes.pop_before(clock) {
             let Some(call) = self.slots[slot].as_ref() else {
                 continue;
@@ -656,10 +660,12 @@ impl Engine {
                 finals.push((close_at, slot));
             } else {
                 let trigger = close_at.saturating_add(self.lateness_nanos());
-                self.closes.arm(slot, trigger);
+                self.closes.set(slot, Some(trigger));
             }
         }
-        self.finalize_in_order(finals, out);
+        self.finalize_in_order(&mut finals, out);
+        finals.clear();
+        self.scratch_finals = finals;
         self.forget_closed(watermark);
     }
 
@@ -728,13 +734,16 @@ impl Engine {
         }
     }
 
-    fn finalize_in_order(&mut self, mut finals: Vec<(Nanos, usize)>, out: &mut Vec<Output>) {
+    fn finalize_in_order(&mut self, finals: &mut [(Nanos, usize)], out: &mut Vec<Output>) {
+        if finals.is_empty() {
+            return;
+        }
         let slots = &self.slots;
         let id_of = |slot: usize| slots[slot].as_ref().map(|call| &*call.call_id);
         finals.sort_by(|(close_a, slot_a), (close_b, slot_b)| {
             (close_a, id_of(*slot_a)).cmp(&(close_b, id_of(*slot_b)))
         });
-        for (close_at, slot) in finals {
+        for &(close_at, slot) in finals.iter() {
             self.finalize(slot, close_at, out);
         }
     }

@@ -403,6 +403,7 @@ impl Engine {
                             .and_then(CallbackOutcome::from_wire),
                         id_at: 0,
                         id_len: 0,
+                        id_fingerprint: 0,
                         tenant: intern(&event.tenant),
                         queue: intern(&event.queue),
                         topic,
