@@ -6,83 +6,15 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use common::demo::Demo;
 use common::http;
+use common::prometheus::Prometheus;
 
-struct Prometheus {
-    child: Child,
-    address: String,
-    _data: tempfile::TempDir,
-}
-
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        self.child.kill().ok();
-        self.child.wait().ok();
-    }
-}
-
-fn start_prometheus(target: &str) -> Prometheus {
-    let data = tempfile::tempdir().unwrap();
-    let config = data.path().join("prometheus.yml");
-    std::fs::write(
-        &config,
-        format!(
-            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: sixmin\n    static_configs:\n      - targets: ['{target}']\n"
-        ),
-    )
-    .unwrap();
-    let port = http::free_port();
-    let address = format!("127.0.0.1:{port}");
-    let child = Command::new("prometheus")
-        .arg(format!("--config.file={}", config.display()))
-        .arg(format!(
-            "--storage.tsdb.path={}",
-            data.path().join("tsdb").display()
-        ))
-        .arg(format!("--web.listen-address={address}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("Debian's `prometheus` is installed (scripts/test installs it)");
-    Prometheus {
-        child,
-        address,
-        _data: data,
-    }
-}
-
-/// Polls a PromQL query until it returns at least one sample with a finite value.
-fn query_until_data(prometheus: &str, query: &str) -> serde_json::Value {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let mut last = String::new();
-    while Instant::now() < deadline {
-        let path = format!("/api/v1/query?query={}", http::encode(query));
-        if let Ok((200, body)) = http::get(prometheus, &path) {
-            let parsed: serde_json::Value = serde_json::from_str(&body).unwrap();
-            assert_eq!(parsed["status"], "success", "{query}: {body}");
-            let results = parsed["data"]["result"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default();
-            let finite = results.iter().any(|sample| {
-                sample["value"][1]
-                    .as_str()
-                    .and_then(|value| value.parse::<f64>().ok())
-                    .is_some_and(f64::is_finite)
-            });
-            if finite {
-                return parsed;
-            }
-            last = body;
-        }
-        std::thread::sleep(Duration::from_millis(500));
-    }
-    panic!("no data for `{query}` within the deadline; last answer: {last}");
-}
+/// How long a query may take to show the demo's data.
+const WITHIN: Duration = Duration::from_secs(120);
 
 #[test]
 fn prometheus_scrapes_the_demo_and_answers_compliance_queries() {
@@ -97,9 +29,9 @@ fn prometheus_scrapes_the_demo_and_answers_compliance_queries() {
         "--refresh-ms",
         "250",
     ]);
-    let prometheus = start_prometheus(&demo.address);
+    let prometheus = Prometheus::scraping(&demo.address);
 
-    let breaches = query_until_data(&prometheus.address, "sum by (rule) (sixmin_breaches_total)");
+    let breaches = prometheus.query_until_data("sum by (rule) (sixmin_breaches_total)", WITHIN);
     let rules: Vec<&str> = breaches["data"]["result"]
         .as_array()
         .unwrap()
@@ -110,16 +42,13 @@ fn prometheus_scrapes_the_demo_and_answers_compliance_queries() {
         rules.iter().any(|rule| rule.starts_with("IL-")),
         "{rules:?}"
     );
-    query_until_data(
-        &prometheus.address,
-        r#"sixmin_compliance_ratio{window="day"}"#,
-    );
-    let p95 = query_until_data(
-        &prometheus.address,
+    prometheus.query_until_data(r#"sixmin_compliance_ratio{window="day"}"#, WITHIN);
+    let p95 = prometheus.query_until_data(
         "histogram_quantile(0.95, sum by (le, topic) (sixmin_answer_wait_seconds_bucket))",
+        WITHIN,
     );
     assert!(!p95["data"]["result"].as_array().unwrap().is_empty());
-    query_until_data(&prometheus.address, "sum(sixmin_live_breaches_total)");
+    prometheus.query_until_data("sum(sixmin_live_breaches_total)", WITHIN);
 
     // promtool lints the exposition as scraped.
     let (status, text) = http::get(&demo.address, "/metrics").unwrap();

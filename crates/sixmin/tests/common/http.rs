@@ -1,4 +1,4 @@
-//! A minimal HTTP/1.0 GET for tests (the servers under test are on loopback).
+//! A minimal HTTP/1.0 client (GET, JSON POST) for tests (the servers under test are on loopback).
 #![allow(dead_code, clippy::unwrap_used)]
 
 use std::io::{Read, Write};
@@ -46,4 +46,24 @@ pub fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
+}
+
+/// POSTs a JSON body to `path` on `address`; returns the status code.
+pub fn post_json(address: &str, path: &str, body: &serde_json::Value) -> std::io::Result<u16> {
+    let body = body.to_string();
+    let mut stream = TcpStream::connect(address)?;
+    stream.set_read_timeout(Some(Duration::from_secs(20)))?;
+    write!(
+        stream,
+        "POST {path} HTTP/1.0\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response)?;
+    let text = String::from_utf8_lossy(&response);
+    Ok(text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0))
 }

@@ -1,10 +1,12 @@
 //! Helpers of the command-line tests: run the real binary, compare with golden files.
 #![allow(dead_code, missing_docs, clippy::unwrap_used)]
 
+pub mod alertmanager;
 pub mod broker;
 pub mod demo;
 pub mod http;
 pub mod metrics;
+pub mod prometheus;
 pub mod service;
 
 use std::path::{Path, PathBuf};
