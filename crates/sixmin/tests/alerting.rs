@@ -95,7 +95,10 @@ fn a_caller_waiting_past_the_limit_pages_ops_and_the_page_resolves_when_the_queu
     assert_eq!(firing.payload["groupLabels"]["topic"], topic.as_str());
     assert_eq!(firing.payload["groupLabels"]["tenant"], tenant.as_str());
 
-    eprintln!("paged for {tenant}/{topic}: {}", alert["annotations"]["summary"]);
+    eprintln!(
+        "paged for {tenant}/{topic}: {}",
+        alert["annotations"]["summary"]
+    );
 
     // Once the callers of that queue are answered (or hang up), the page resolves.
     let resolved = webhook.wait_for(Duration::from_secs(300), |delivery| {
