@@ -29,7 +29,8 @@ use crate::rulebook::Rulebook;
 use crate::symbols::{Sym, Symbols};
 use crate::tally::{Tally, TallyEntry};
 use crate::time::{
-    ceil_millis, format_utc, local_date, start_of_local_day, Nanos, NANOS_PER_MILLI,
+    ceil_millis, format_utc, local_date, local_week_hour, start_of_local_day, Nanos,
+    NANOS_PER_MILLI,
 };
 use crate::timers::TimerQueue;
 use crate::verdict::{PackRef, Verdict};
@@ -779,6 +780,9 @@ impl Engine {
         let tenant = judgement.tenant.unwrap_or(self.default_tenant);
         let wait_ms = judgement.wait_nanos.map(ceil_millis);
         let rule_names = judgement.breaches.names(judgement.topic, &self.rulebook);
+        // Only breached calls are placed on the heat map: skip the zone lookup otherwise.
+        let week_hour = (!rule_names.as_slice().is_empty())
+            .then(|| local_week_hour(judgement.attributed_to(), self.pack.timezone));
         self.tallies
             .entry((day, tenant, judgement.topic.topic))
             .or_default()
@@ -788,6 +792,7 @@ impl Engine {
                 limit_ms: judgement.topic.limit_ms,
                 breaches: rule_names.as_slice(),
                 flags: &judgement.flags,
+                week_hour,
             });
         if self.config.emit_verdicts {
             let verdict = self.verdict_of(&call, &judgement, wait_ms);
@@ -872,6 +877,7 @@ impl Engine {
             let judgement = call.judge(&self.rulebook, Some(now));
             let tenant = judgement.tenant.unwrap_or(self.default_tenant);
             let day = local_date(judgement.attributed_to(), self.pack.timezone);
+            let week_hour = local_week_hour(judgement.attributed_to(), self.pack.timezone);
             let breaches = judgement.breaches.names(judgement.topic, &self.rulebook);
             entries.push((
                 day,
@@ -883,6 +889,7 @@ impl Engine {
                     limit_ms: judgement.topic.limit_ms,
                     breaches: breaches.to_strings(),
                     flags: judgement.flags,
+                    week_hour,
                 },
             ));
         }
@@ -916,4 +923,5 @@ pub(crate) struct PendingEntry {
     pub limit_ms: i64,
     pub breaches: Vec<String>,
     pub flags: Vec<crate::verdict::Flag>,
+    pub week_hour: crate::tally::WeekHour,
 }

@@ -402,6 +402,7 @@ impl Engine {
                         limit_ms: entry.limit_ms,
                         breaches: &breaches,
                         flags: &entry.flags,
+                        week_hour: Some(entry.week_hour),
                     });
             }
         }

@@ -190,6 +190,20 @@ pub struct TallySnapshot {
     /// Exact sum of abandon waits (decimal text).
     #[serde(default)]
     pub abandon_wait_sum_ms: String,
+    /// Breached calls by local weekday and hour of their start (cells with calls only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub breached_by_hour: Vec<HourCount>,
+}
+
+/// Breached calls of one local weekday and hour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HourCount {
+    /// Days since Sunday (0 = Sunday).
+    pub weekday: u8,
+    /// Hour of the day, 0–23.
+    pub hour: u8,
+    /// Breached calls.
+    pub calls: u64,
 }
 
 /// Live breaches raised for one tenant, topic and rule.
@@ -315,6 +329,15 @@ impl Engine {
                 abandon_wait: encode_histogram(&tally.abandon_wait)?,
                 abandon_wait_max_ms: tally.abandon_wait.max_ms(),
                 abandon_wait_sum_ms: tally.abandon_wait.sum_ms().to_string(),
+                breached_by_hour: tally
+                    .breached_by_hour
+                    .iter()
+                    .map(|(cell, calls)| HourCount {
+                        weekday: cell.weekday,
+                        hour: cell.hour,
+                        calls: *calls,
+                    })
+                    .collect(),
             });
         }
         tallies.sort_by(|a, b| (&a.day, &a.tenant, &a.topic).cmp(&(&b.day, &b.tenant, &b.topic)));
@@ -453,6 +476,7 @@ impl Engine {
                     stored.abandon_wait_max_ms,
                     &stored.abandon_wait_sum_ms,
                 )?,
+                breached_by_hour: decode_hours(&stored.breached_by_hour)?,
             };
             engine.tallies.insert((day, tenant, topic), tally);
         }
@@ -469,4 +493,25 @@ impl Engine {
         engine.rebuild_timers();
         Ok(engine)
     }
+}
+
+/// The heat-map cells of a stored tally, checked.
+fn decode_hours(
+    cells: &[HourCount],
+) -> Result<BTreeMap<crate::tally::WeekHour, u64>, SnapshotError> {
+    let mut decoded = BTreeMap::new();
+    for cell in cells {
+        if cell.weekday > 6 || cell.hour > 23 {
+            return Err(SnapshotError::Damaged(format!(
+                "weekday {} hour {} is not an hour of the week",
+                cell.weekday, cell.hour
+            )));
+        }
+        let key = crate::tally::WeekHour {
+            weekday: cell.weekday,
+            hour: cell.hour,
+        };
+        *decoded.entry(key).or_default() += cell.calls;
+    }
+    Ok(decoded)
 }

@@ -266,6 +266,31 @@ pub struct Tally {
     pub answer_wait: WaitHistogram,
     /// Waits of abandoned calls.
     pub abandon_wait: WaitHistogram,
+    /// Breached calls by the local weekday and hour of the instant they are attributed to
+    /// (their start): the hour × weekday heat map of the dashboards and reports.
+    pub breached_by_hour: BTreeMap<WeekHour, u64>,
+}
+
+/// A local weekday and hour of the day, in the pack's time zone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct WeekHour {
+    /// Days since Sunday (0 = Sunday … 6 = Saturday), the Israeli week.
+    pub weekday: u8,
+    /// Hour of the day, 0–23. On the day clocks go back, both local 01:00 hours are 1.
+    pub hour: u8,
+}
+
+impl WeekHour {
+    /// Short English names of the weekdays, Sunday first.
+    pub const WEEKDAY_NAMES: [&'static str; 7] = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
+
+    /// The weekday's short English name (`sun` … `sat`).
+    pub fn weekday_name(self) -> &'static str {
+        Self::WEEKDAY_NAMES
+            .get(usize::from(self.weekday))
+            .copied()
+            .unwrap_or("?")
+    }
 }
 
 /// What a tally needs of one verdict.
@@ -281,6 +306,8 @@ pub struct TallyEntry<'v> {
     pub breaches: &'v [&'v str],
     /// Data-quality marks.
     pub flags: &'v [Flag],
+    /// Local weekday and hour of the call's start; needed only when it breached.
+    pub week_hour: Option<WeekHour>,
 }
 
 impl Tally {
@@ -320,6 +347,9 @@ impl Tally {
         }
         if !entry.breaches.is_empty() {
             self.breached_calls += 1;
+            if let Some(week_hour) = entry.week_hour {
+                *self.breached_by_hour.entry(week_hour).or_default() += 1;
+            }
         }
         if entry.flags.contains(&Flag::StopBeforeStart) {
             self.stop_before_start += 1;
@@ -346,6 +376,9 @@ impl Tally {
         self.orphans += other.orphans;
         self.answer_wait.merge(&other.answer_wait);
         self.abandon_wait.merge(&other.abandon_wait);
+        for (week_hour, calls) in &other.breached_by_hour {
+            *self.breached_by_hour.entry(*week_hour).or_default() += calls;
+        }
     }
 
     /// `1 − breached_calls / (offered − incomplete)`; `None` when nothing was judged.

@@ -37,6 +37,16 @@ pub fn local_date(instant: Nanos, zone: Tz) -> NaiveDate {
         .date_naive()
 }
 
+/// The local weekday and hour of `instant` in `zone`.
+pub fn local_week_hour(instant: Nanos, zone: Tz) -> crate::tally::WeekHour {
+    use chrono::{Datelike, Timelike};
+    let local = DateTime::<Utc>::from_timestamp_nanos(instant).with_timezone(&zone);
+    crate::tally::WeekHour {
+        weekday: local.weekday().num_days_from_sunday() as u8,
+        hour: local.hour() as u8,
+    }
+}
+
 /// The first instant of `date` in `zone` (local midnight, or the first instant after a gap).
 pub fn start_of_local_day(date: NaiveDate, zone: Tz) -> Nanos {
     let mut local = date.and_hms_opt(0, 0, 0).unwrap_or_default();

@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use sixmin_core::{CallbackOutcome::*, Flag, Outcome};
+use sixmin_core::{CallbackOutcome::*, Engine, Flag, Outcome};
 
 fn billing_answered_after(wait: i64) -> sixmin_core::Verdict {
     let start = at("09:00:00");
@@ -542,4 +542,62 @@ fn instants_centuries_apart_do_not_overflow() {
         "{verdict:?}"
     );
     assert!(verdict.wait_ms.unwrap() > 9_000_000_000_000);
+}
+
+#[test]
+fn breached_calls_are_placed_by_the_local_weekday_and_hour_of_their_start() {
+    // 2026-10-25 is a Sunday on which Israel's clocks go back at 02:00 (+03:00 → +02:00):
+    // 22:30Z and 23:30Z of the 24th are both 01:30 local. 09:00Z on the 4th is Sunday
+    // 12:00 local; the compliant call there is not on the map.
+    let billing_after =
+        |id: &str, start: sixmin_core::time::Nanos, wait: sixmin_core::time::Nanos| {
+            call(id)
+                .started(start)
+                .topic(start, "billing")
+                .answered(start + wait)
+                .events
+        };
+    let mut events = Vec::new();
+    events.extend(billing_after("noon", at("09:00:00"), 361 * SECOND));
+    events.extend(billing_after("noon-ok", at("09:10:00"), 60 * SECOND));
+    events.extend(billing_after(
+        "first-0130",
+        at("2026-10-24T22:30:00Z"),
+        400 * SECOND,
+    ));
+    events.extend(billing_after(
+        "second-0130",
+        at("2026-10-24T23:30:00Z"),
+        500 * SECOND,
+    ));
+    let (engine, _, _) = run_all(&events);
+
+    let mut month = sixmin_core::tally::Tally::default();
+    for (_, _, _, tally) in engine.tallies() {
+        month.merge(tally);
+    }
+    let cells: Vec<(&str, u8, u64)> = month
+        .breached_by_hour
+        .iter()
+        .map(|(cell, calls)| (cell.weekday_name(), cell.hour, *calls))
+        .collect();
+    assert_eq!(cells, vec![("sun", 1, 2), ("sun", 12, 1)]);
+    assert_eq!(month.breached_calls, 3);
+
+    // The map survives a snapshot and restore.
+    let json = serde_json::to_string(&engine.snapshot().unwrap()).unwrap();
+    let snapshot: sixmin_core::snapshot::Snapshot = serde_json::from_str(&json).unwrap();
+    let restored = Engine::restore(
+        israeli_pack(),
+        sixmin_core::EngineConfig::default(),
+        &snapshot,
+    )
+    .unwrap();
+    let maps = |engine: &Engine| {
+        engine
+            .tallies()
+            .map(|(day, _, _, tally)| (day, tally.breached_by_hour.clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(maps(&restored), maps(&engine));
 }

@@ -54,7 +54,7 @@ impl KafkaMetrics {
             registry.register(Box::new(metric.clone()))?;
             Ok::<_, MetricsError>(metric)
         };
-        Ok(KafkaMetrics {
+        let metrics = KafkaMetrics {
             lag: gauges(
                 names::KAFKA_CONSUMER_LAG,
                 "Events not yet consumed: the partition's high watermark minus the next offset to read.",
@@ -90,7 +90,23 @@ impl KafkaMetrics {
                 "Output records by role (verdicts, breaches, dead_letters) and result (queued, failed).",
                 &["role", "result"],
             )?,
-        })
+        };
+        // Every series a dashboard or alert reads exists from the start, at zero: a rate
+        // over a counter that appears only with its first increase would show no data.
+        for result in ["ok", "failed"] {
+            metrics.checkpoints_total.with_label_values(&[result]);
+        }
+        for kind in ["assign", "revoke"] {
+            metrics.rebalances_total.with_label_values(&[kind]);
+        }
+        for role in ["verdicts", "breaches", "dead_letters"] {
+            for result in ["queued", "failed"] {
+                metrics
+                    .output_records_total
+                    .with_label_values(&[role, result]);
+            }
+        }
+        Ok(metrics)
     }
 
     /// Publishes the per-partition gauges and the assignment counts.

@@ -100,6 +100,7 @@ pub struct Metrics {
     answer_wait_seconds: HistogramVec,
     wait_quantile_seconds: QuantileSummaries,
     compliance_ratio: SnapshotGauges,
+    breached_calls_by_hour: SnapshotGauges,
     calls_waiting: SnapshotGauges,
     oldest_wait_seconds: SnapshotGauges,
     calls_waiting_over_limit: SnapshotGauges,
@@ -207,7 +208,7 @@ impl Metrics {
             .iter()
             .map(|topic| topic.id.clone())
             .chain([sixmin_core::pack::FALLBACK_TOPIC.to_owned()]);
-        Ok(Metrics {
+        let metrics = Metrics {
             calls_total: counter(registry, names::CALLS_TOTAL, "Closed calls by outcome (final verdicts).", &["tenant", "topic", "outcome"])?,
             breaches_total: counter(registry, names::BREACHES_TOTAL, "Breaches in final verdicts, by rule id of the pack.", &["tenant", "topic", "rule"])?,
             live_breaches_total: counter(registry, names::LIVE_BREACHES_TOTAL, "Callers who crossed the limit of their current topic while still waiting, or callbacks and SMS overdue, counted at that moment.", &["tenant", "topic", "rule"])?,
@@ -218,6 +219,7 @@ impl Metrics {
                 summaries
             },
             compliance_ratio: register_snapshot_gauges(registry, names::COMPLIANCE_RATIO, "1 - breached calls / (offered - incomplete), per window, as in the period report.", &["tenant", "topic", "window"])?,
+            breached_calls_by_hour: register_snapshot_gauges(registry, names::BREACHED_CALLS_BY_HOUR, "Breached calls by the local weekday (sun..sat) and hour (00..23) of their start, in the pack's time zone, per calendar window (day, month); cells with no breached call are absent.", &["tenant", "topic", "window", "weekday", "hour"])?,
             calls_waiting: register_snapshot_gauges(registry, names::CALLS_WAITING, "Callers waiting for a human now.", &["tenant", "topic", "queue"])?,
             oldest_wait_seconds: register_snapshot_gauges(registry, names::OLDEST_WAIT_SECONDS, "The longest current wait, from dialing, in seconds.", &["tenant", "topic", "queue"])?,
             calls_waiting_over_limit: register_snapshot_gauges(registry, names::CALLS_WAITING_OVER_LIMIT, "Callers waiting past the limit of their topic now.", &["tenant", "topic"])?,
@@ -229,7 +231,18 @@ impl Metrics {
             tenants: Admission::new(limits.tenants, []),
             topics: Admission::new(limits.topics, pack_topics),
             queues: Admission::new(limits.queues, []),
-        })
+        };
+        // The input counters exist from the start, at zero, for every result and reason:
+        // dashboards and alerts take rates of them before the first invalid event.
+        for result in ["accepted", "duplicate", "invalid", "late"] {
+            metrics.events_total.with_label_values(&[result]);
+        }
+        for reason in sixmin_core::decode::InvalidReason::ALL {
+            metrics
+                .invalid_events_total
+                .with_label_values(&[reason.as_str()]);
+        }
+        Ok(metrics)
     }
 
     fn tenant_topic<'a>(&mut self, tenant: &'a str, topic: &'a str) -> [&'a str; 2] {
@@ -348,6 +361,7 @@ impl Metrics {
 
         let mut summaries = Vec::new();
         let mut compliance = SeriesBuilder::default();
+        let mut by_hour = SeriesBuilder::default();
         for (window, summary) in windows.summaries(now) {
             let labels = self.tenant_topic(&summary.tenant, &summary.topic);
             push_window(
@@ -373,12 +387,24 @@ impl Metrics {
                     &tally.answer_wait,
                     tally.compliance_ratio(),
                 );
+                for (cell, calls) in &tally.breached_by_hour {
+                    let hour = HOUR_LABELS[usize::from(cell.hour) % 24];
+                    let labels = [labels[0], labels[1], window, cell.weekday_name(), hour];
+                    by_hour.add(&labels, *calls as f64);
+                }
             }
         }
         self.wait_quantile_seconds.publish(summaries);
         self.compliance_ratio.publish(compliance.finish());
+        self.breached_calls_by_hour.publish(by_hour.finish());
     }
 }
+
+/// The `hour` label values: two digits, so they sort as text.
+const HOUR_LABELS: [&str; 24] = [
+    "00", "01", "02", "03", "04", "05", "06", "07", "08", "09", "10", "11", "12", "13", "14", "15",
+    "16", "17", "18", "19", "20", "21", "22", "23",
+];
 
 /// Adds one window's quantile summary and compliance ratio for one tenant and topic.
 fn push_window(

@@ -13,6 +13,8 @@ pub const ANSWER_WAIT_SECONDS: &str = "sixmin_answer_wait_seconds";
 pub const WAIT_QUANTILE_SECONDS: &str = "sixmin_wait_quantile_seconds";
 /// Compliance ratio per window, as in the period report.
 pub const COMPLIANCE_RATIO: &str = "sixmin_compliance_ratio";
+/// Breached calls of today and this month by local weekday and hour of their start.
+pub const BREACHED_CALLS_BY_HOUR: &str = "sixmin_breached_calls_by_hour";
 /// Callers waiting now.
 pub const CALLS_WAITING: &str = "sixmin_calls_waiting";
 /// The longest current wait.

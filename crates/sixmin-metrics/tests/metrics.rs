@@ -119,6 +119,14 @@ fn verdicts_live_breaches_and_gauges_are_published() {
         r#"sixmin_wait_quantile_seconds_sum{tenant="acme",topic="billing",window="1h"} 400"#
     ));
     assert!(!text.contains(r#"topic="billing",window="5m""#));
+    // c1 started on Sunday 2026-10-04 at 12:00 in Jerusalem (09:00Z) and breached.
+    for window in ["day", "month"] {
+        let line = format!(
+            r#"sixmin_breached_calls_by_hour{{tenant="acme",topic="billing",window="{window}",weekday="sun",hour="12"}} 1"#
+        );
+        assert!(has(&line), "{line} in {text}");
+    }
+    assert!(!text.contains(r#"topic="billing",window="month",weekday="sun",hour="09""#));
 }
 
 #[test]

@@ -25,7 +25,7 @@ impl Drop for Prometheus {
 /// What a test Prometheus scrapes, evaluates and notifies.
 #[derive(Default)]
 pub struct PrometheusSetup<'a> {
-    /// Scrape jobs: (job name, `host:port` target).
+    /// Scrape targets: (job name, `host:port`); targets of one job name share its job.
     pub jobs: Vec<(&'a str, String)>,
     /// Rule files to load.
     pub rule_files: Vec<&'a Path>,
@@ -59,9 +59,18 @@ impl Prometheus {
             ));
         }
         config.push_str("scrape_configs:\n");
+        let mut jobs: Vec<(&str, Vec<&str>)> = Vec::new();
         for (job, target) in &setup.jobs {
+            match jobs.iter_mut().find(|(name, _)| name == job) {
+                Some((_, targets)) => targets.push(target),
+                None => jobs.push((job, vec![target])),
+            }
+        }
+        for (job, targets) in jobs {
+            let targets: Vec<String> = targets.iter().map(|t| format!("'{t}'")).collect();
             config.push_str(&format!(
-                "  - job_name: {job}\n    static_configs:\n      - targets: ['{target}']\n"
+                "  - job_name: {job}\n    static_configs:\n      - targets: [{}]\n",
+                targets.join(", ")
             ));
         }
         let config_path = data.path().join("prometheus.yml");
@@ -75,13 +84,38 @@ impl Prometheus {
             ))
             .arg(format!("--web.listen-address={address}"))
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(data.path().join("prometheus.log")).unwrap())
             .spawn()
             .expect("Debian's `prometheus` is installed (scripts/test installs it)");
-        Prometheus {
+        let mut prometheus = Prometheus {
             child,
             address,
             _data: data,
+        };
+        prometheus.wait_until_ready();
+        prometheus
+    }
+
+    /// Waits for `/-/ready`; fails with Prometheus's log if it exits or never gets there.
+    fn wait_until_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if matches!(http::get(&self.address, "/-/ready"), Ok((200, _))) {
+                return;
+            }
+            let log = || {
+                std::fs::read_to_string(self._data.path().join("prometheus.log"))
+                    .unwrap_or_default()
+            };
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("prometheus exited ({status}):\n{}", log());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "prometheus is not ready:\n{}",
+                log()
+            );
+            std::thread::sleep(Duration::from_millis(100));
         }
     }
 
