@@ -285,6 +285,9 @@ pub(crate) enum CallEntry {
     Closed(ClosedCall),
 }
 
+/// The queue name of a call that was never queued (waiting groups, per-queue breaches).
+pub const NO_QUEUE: &str = "none";
+
 /// How many spare buffers to keep for reuse.
 const SPARE_BUFFERS: usize = 4096;
 
@@ -540,7 +543,7 @@ impl Engine {
                     tenant: self.symbols.name(tenant).to_owned(),
                     topic: self.symbols.name(topic.topic).to_owned(),
                     queue: queue
-                        .map_or("none", |sym| self.symbols.name(sym))
+                        .map_or(NO_QUEUE, |sym| self.symbols.name(sym))
                         .to_owned(),
                     limit_ms: topic.limit_ms,
                     waiting: 0,
@@ -793,6 +796,9 @@ impl Engine {
                 breaches: rule_names.as_slice(),
                 flags: &judgement.flags,
                 week_hour,
+                queue: judgement
+                    .queue
+                    .map_or(NO_QUEUE, |queue| self.symbols.name(queue)),
             });
         if self.config.emit_verdicts {
             let verdict = self.verdict_of(&call, &judgement, wait_ms);
@@ -890,6 +896,10 @@ impl Engine {
                     breaches: breaches.to_strings(),
                     flags: judgement.flags,
                     week_hour,
+                    queue: judgement
+                        .queue
+                        .map_or(NO_QUEUE, |queue| self.symbols.name(queue))
+                        .to_owned(),
                 },
             ));
         }
@@ -924,4 +934,5 @@ pub(crate) struct PendingEntry {
     pub breaches: Vec<String>,
     pub flags: Vec<crate::verdict::Flag>,
     pub week_hour: crate::tally::WeekHour,
+    pub queue: String,
 }

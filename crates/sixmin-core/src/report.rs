@@ -403,6 +403,7 @@ impl Engine {
                         breaches: &breaches,
                         flags: &entry.flags,
                         week_hour: Some(entry.week_hour),
+                        queue: &entry.queue,
                     });
             }
         }

@@ -193,6 +193,9 @@ pub struct TallySnapshot {
     /// Breached calls by local weekday and hour of their start (cells with calls only).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub breached_by_hour: Vec<HourCount>,
+    /// Breached calls by the queue they were last in.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub breached_by_queue: BTreeMap<String, u64>,
 }
 
 /// Breached calls of one local weekday and hour.
@@ -338,6 +341,7 @@ impl Engine {
                         calls: *calls,
                     })
                     .collect(),
+                breached_by_queue: tally.breached_by_queue.clone(),
             });
         }
         tallies.sort_by(|a, b| (&a.day, &a.tenant, &a.topic).cmp(&(&b.day, &b.tenant, &b.topic)));
@@ -477,6 +481,7 @@ impl Engine {
                     &stored.abandon_wait_sum_ms,
                 )?,
                 breached_by_hour: decode_hours(&stored.breached_by_hour)?,
+                breached_by_queue: stored.breached_by_queue.clone(),
             };
             engine.tallies.insert((day, tenant, topic), tally);
         }

@@ -269,6 +269,9 @@ pub struct Tally {
     /// Breached calls by the local weekday and hour of the instant they are attributed to
     /// (their start): the hour × weekday heat map of the dashboards and reports.
     pub breached_by_hour: BTreeMap<WeekHour, u64>,
+    /// Breached calls by the queue they were last in (`none` when never queued): the
+    /// worst queues of the dashboards and reports.
+    pub breached_by_queue: BTreeMap<String, u64>,
 }
 
 /// A local weekday and hour of the day, in the pack's time zone.
@@ -308,6 +311,8 @@ pub struct TallyEntry<'v> {
     pub flags: &'v [Flag],
     /// Local weekday and hour of the call's start; needed only when it breached.
     pub week_hour: Option<WeekHour>,
+    /// The queue the call was last in (`none` when never queued).
+    pub queue: &'v str,
 }
 
 impl Tally {
@@ -350,6 +355,12 @@ impl Tally {
             if let Some(week_hour) = entry.week_hour {
                 *self.breached_by_hour.entry(week_hour).or_default() += 1;
             }
+            match self.breached_by_queue.get_mut(entry.queue) {
+                Some(calls) => *calls += 1,
+                None => {
+                    self.breached_by_queue.insert(entry.queue.to_owned(), 1);
+                }
+            }
         }
         if entry.flags.contains(&Flag::StopBeforeStart) {
             self.stop_before_start += 1;
@@ -378,6 +389,9 @@ impl Tally {
         self.abandon_wait.merge(&other.abandon_wait);
         for (week_hour, calls) in &other.breached_by_hour {
             *self.breached_by_hour.entry(*week_hour).or_default() += calls;
+        }
+        for (queue, calls) in &other.breached_by_queue {
+            *self.breached_by_queue.entry(queue.clone()).or_default() += calls;
         }
     }
 

@@ -583,6 +583,11 @@ fn breached_calls_are_placed_by_the_local_weekday_and_hour_of_their_start() {
         .collect();
     assert_eq!(cells, vec![("sun", 1, 2), ("sun", 12, 1)]);
     assert_eq!(month.breached_calls, 3);
+    // None of these calls was queued.
+    assert_eq!(
+        month.breached_by_queue.into_iter().collect::<Vec<_>>(),
+        vec![("none".to_owned(), 3)]
+    );
 
     // The map survives a snapshot and restore.
     let json = serde_json::to_string(&engine.snapshot().unwrap()).unwrap();
@@ -596,7 +601,10 @@ fn breached_calls_are_placed_by_the_local_weekday_and_hour_of_their_start() {
     let maps = |engine: &Engine| {
         engine
             .tallies()
-            .map(|(day, _, _, tally)| (day, tally.breached_by_hour.clone()))
+            .map(|(day, _, _, tally)| {
+                let queues = tally.breached_by_queue.clone();
+                (day, tally.breached_by_hour.clone(), queues)
+            })
             .collect::<Vec<_>>()
     };
     assert_eq!(maps(&restored), maps(&engine));

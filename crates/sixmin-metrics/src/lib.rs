@@ -101,6 +101,7 @@ pub struct Metrics {
     wait_quantile_seconds: QuantileSummaries,
     compliance_ratio: SnapshotGauges,
     breached_calls_by_hour: SnapshotGauges,
+    breached_calls_by_queue: SnapshotGauges,
     calls_waiting: SnapshotGauges,
     oldest_wait_seconds: SnapshotGauges,
     calls_waiting_over_limit: SnapshotGauges,
@@ -220,6 +221,7 @@ impl Metrics {
             },
             compliance_ratio: register_snapshot_gauges(registry, names::COMPLIANCE_RATIO, "1 - breached calls / (offered - incomplete), per window, as in the period report.", &["tenant", "topic", "window"])?,
             breached_calls_by_hour: register_snapshot_gauges(registry, names::BREACHED_CALLS_BY_HOUR, "Breached calls by the local weekday (sun..sat) and hour (00..23) of their start, in the pack's time zone, per calendar window (day, month); cells with no breached call are absent.", &["tenant", "topic", "window", "weekday", "hour"])?,
+            breached_calls_by_queue: register_snapshot_gauges(registry, names::BREACHED_CALLS_BY_QUEUE, "Breached calls by the queue they were last in (none when never queued), per calendar window (day, month); queues with no breached call are absent.", &["tenant", "topic", "window", "queue"])?,
             calls_waiting: register_snapshot_gauges(registry, names::CALLS_WAITING, "Callers waiting for a human now.", &["tenant", "topic", "queue"])?,
             oldest_wait_seconds: register_snapshot_gauges(registry, names::OLDEST_WAIT_SECONDS, "The longest current wait, from dialing, in seconds.", &["tenant", "topic", "queue"])?,
             calls_waiting_over_limit: register_snapshot_gauges(registry, names::CALLS_WAITING_OVER_LIMIT, "Callers waiting past the limit of their topic now.", &["tenant", "topic"])?,
@@ -362,6 +364,7 @@ impl Metrics {
         let mut summaries = Vec::new();
         let mut compliance = SeriesBuilder::default();
         let mut by_hour = SeriesBuilder::default();
+        let mut by_queue = SeriesBuilder::default();
         for (window, summary) in windows.summaries(now) {
             let labels = self.tenant_topic(&summary.tenant, &summary.topic);
             push_window(
@@ -392,11 +395,16 @@ impl Metrics {
                     let labels = [labels[0], labels[1], window, cell.weekday_name(), hour];
                     by_hour.add(&labels, *calls as f64);
                 }
+                for (queue, calls) in &tally.breached_by_queue {
+                    let queue = self.queues.label(queue);
+                    by_queue.add(&[labels[0], labels[1], window, queue], *calls as f64);
+                }
             }
         }
         self.wait_quantile_seconds.publish(summaries);
         self.compliance_ratio.publish(compliance.finish());
         self.breached_calls_by_hour.publish(by_hour.finish());
+        self.breached_calls_by_queue.publish(by_queue.finish());
     }
 }
 

@@ -15,6 +15,8 @@ pub const WAIT_QUANTILE_SECONDS: &str = "sixmin_wait_quantile_seconds";
 pub const COMPLIANCE_RATIO: &str = "sixmin_compliance_ratio";
 /// Breached calls of today and this month by local weekday and hour of their start.
 pub const BREACHED_CALLS_BY_HOUR: &str = "sixmin_breached_calls_by_hour";
+/// Breached calls of today and this month by the queue they were last in.
+pub const BREACHED_CALLS_BY_QUEUE: &str = "sixmin_breached_calls_by_queue";
 /// Callers waiting now.
 pub const CALLS_WAITING: &str = "sixmin_calls_waiting";
 /// The longest current wait.

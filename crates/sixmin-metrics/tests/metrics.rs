@@ -127,6 +127,9 @@ fn verdicts_live_breaches_and_gauges_are_published() {
         assert!(has(&line), "{line} in {text}");
     }
     assert!(!text.contains(r#"topic="billing",window="month",weekday="sun",hour="09""#));
+    assert!(has(
+        r#"sixmin_breached_calls_by_queue{tenant="acme",topic="billing",window="month",queue="billing"} 1"#
+    ));
 }
 
 #[test]
