@@ -76,6 +76,15 @@ impl Period {
             .map(Period::Day)
     }
 
+    /// Each day of the period, as a period of its own, in order.
+    pub fn days(self) -> impl Iterator<Item = Period> {
+        let end = self.end_day();
+        self.first_day()
+            .iter_days()
+            .take_while(move |day| *day < end)
+            .map(Period::Day)
+    }
+
     /// `month` or `day`.
     pub fn kind(&self) -> &'static str {
         match self {

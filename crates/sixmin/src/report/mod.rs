@@ -1,24 +1,52 @@
-//! `sixmin report`: the period report of a state directory.
+//! `sixmin report`: the period report of a state directory or of the service's
+//! checkpoints, as JSON (`outputs.md` §2) and in the formats people read.
+//!
+//! One JSON format writes to a file or standard output, as it always has. Several
+//! formats, or an `--out` that is a directory, write one file per format into that
+//! directory and a manifest of their SHA-256 sums (`sha256sum -c` checks it).
+
+mod csv;
+mod formats;
+mod manifest;
 
 use std::io::Write;
-
-use anyhow::Context;
 use std::path::Path;
 
+use anyhow::Context;
+
 use sixmin_core::{Engine, EngineConfig, Period, PeriodReport};
+
+pub use formats::Format;
 
 use crate::cli::ReportArgs;
 use crate::exit::{fail, Code, CommandResult, WithCode};
 use crate::state::engine_for_state;
 
+/// The judged state a report is made from: one engine per state (a state directory, or
+/// each partition's checkpoint) and a description of each input.
+struct Judged {
+    engines: Vec<Engine>,
+    sources: Vec<String>,
+}
+
+impl Judged {
+    /// The report of `period` over every engine.
+    fn report(&self, period: Period, generated_at: &str) -> CommandResult<PeriodReport> {
+        let refs: Vec<&Engine> = self.engines.iter().collect();
+        Engine::merged_period_report(&refs, period, generated_at.to_owned(), self.sources.clone())
+            .ok_or_else(|| {
+                fail(
+                    Code::State,
+                    "the partitions' checkpoints were written with different rule packs",
+                )
+            })
+    }
+}
+
 /// Runs `sixmin report`.
 pub fn run(args: ReportArgs) -> CommandResult {
-    if args.format != "json" {
-        return Err(fail(
-            Code::Usage,
-            format!("format `{}` is not supported; use `json`", args.format),
-        ));
-    }
+    let formats =
+        formats::parse_list(&args.format).map_err(|message| fail(Code::Usage, message))?;
     let period = match (&args.month, &args.day) {
         (Some(month), _) => Period::parse_month(month).ok_or_else(|| {
             fail(
@@ -51,11 +79,25 @@ pub fn run(args: ReportArgs) -> CommandResult {
         }
         None => crate::clock::now_rfc3339(),
     };
-    let report = match (&args.state, &args.config) {
-        (Some(state), _) => report_of_state_dir(state, period, generated_at)?,
-        (None, Some(config)) => report_of_checkpoints(config, period, generated_at)?,
+    let to_directory = formats != [Format::Json] || args.out.is_dir();
+    if to_directory && args.out.as_os_str() == "-" {
+        return Err(fail(
+            Code::Usage,
+            format!(
+                "`--format {}` writes several files: give `--out DIR`",
+                args.format
+            ),
+        ));
+    }
+    let judged = match (&args.state, &args.config) {
+        (Some(state), _) => judged_state_dir(state)?,
+        (None, Some(config)) => judged_checkpoints(config)?,
         (None, None) => return Err(fail(Code::Usage, "give `--state DIR` or `--config FILE`")),
     };
+    let report = judged.report(period, &generated_at)?;
+    if to_directory {
+        return write_directory(&args.out, &formats, &judged, &report, period, &generated_at);
+    }
     let json = report.to_json();
     if args.out.as_os_str() == "-" {
         std::io::stdout()
@@ -69,11 +111,52 @@ pub fn run(args: ReportArgs) -> CommandResult {
     }
 }
 
-fn report_of_state_dir(
+/// Writes each format's files into `dir`, then the manifest of everything written.
+fn write_directory(
     dir: &Path,
+    formats: &[Format],
+    judged: &Judged,
+    report: &PeriodReport,
     period: Period,
-    generated_at: String,
-) -> CommandResult<PeriodReport> {
+    generated_at: &str,
+) -> CommandResult {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("creating `{}`", dir.display()))
+        .code(Code::Output)?;
+    let label = period.label();
+    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+    for format in formats {
+        match format {
+            Format::Json => files.push((
+                format!("report-{label}.json"),
+                report.to_json().into_bytes(),
+            )),
+            Format::Csv => {
+                let days = period
+                    .days()
+                    .map(|day| judged.report(day, generated_at))
+                    .collect::<CommandResult<Vec<_>>>()?;
+                files.push((format!("summary-{label}.csv"), csv::summary(report)));
+                files.push((format!("daily-{label}.csv"), csv::daily(&days)));
+            }
+        }
+    }
+    let manifest = manifest::Manifest::of(&report.to_json(), &files);
+    files.push((
+        format!("manifest-{label}.sha256"),
+        manifest.to_text().into_bytes(),
+    ));
+    for (name, bytes) in &files {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes)
+            .with_context(|| format!("writing `{}`", path.display()))
+            .code(Code::Output)?;
+    }
+    Ok(())
+}
+
+/// The state of a directory written by `sixmin replay`.
+fn judged_state_dir(dir: &Path) -> CommandResult<Judged> {
     let state = sixmin_store::read_state(dir)
         .code(Code::State)?
         .ok_or_else(|| {
@@ -97,16 +180,15 @@ fn report_of_state_dir(
         .iter()
         .map(|source| source.describe())
         .collect();
-    Ok(engine.period_report(period, generated_at, sources))
+    Ok(Judged {
+        engines: vec![engine],
+        sources,
+    })
 }
 
-/// The report of every partition checkpointed by `sixmin run` with this configuration,
-/// added up. Each partition is named in `inputs.sources` with the offset its state covers.
-fn report_of_checkpoints(
-    config_path: &Path,
-    period: Period,
-    generated_at: String,
-) -> CommandResult<PeriodReport> {
+/// The states of every partition checkpointed by `sixmin run` with this configuration, to
+/// be added up. Each partition is named in the sources with the offset its state covers.
+fn judged_checkpoints(config_path: &Path) -> CommandResult<Judged> {
     let config = crate::run::load_config(config_path)?;
     let mut store = crate::run::open_store(&config, false)?;
     let checkpoints = store
@@ -152,11 +234,5 @@ fn report_of_checkpoints(
         ));
         engines.push(engine);
     }
-    let refs: Vec<&Engine> = engines.iter().collect();
-    Engine::merged_period_report(&refs, period, generated_at, sources).ok_or_else(|| {
-        fail(
-            Code::State,
-            "the partitions' checkpoints were written with different rule packs",
-        )
-    })
+    Ok(Judged { engines, sources })
 }

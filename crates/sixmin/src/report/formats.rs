@@ -1,0 +1,56 @@
+//! The output formats of `sixmin report` and the `--format` list.
+
+/// One output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// The period report, `outputs.md` §2.
+    Json,
+    /// The summary per tenant and topic, and the day-by-day figures, as CSV.
+    Csv,
+}
+
+impl Format {
+    /// Every format, by its `--format` name.
+    const ALL: [(&'static str, Format); 2] = [("json", Format::Json), ("csv", Format::Csv)];
+}
+
+/// Parses `json`, `csv` or a comma-separated list of them (`json,csv`), without repeats.
+pub fn parse_list(text: &str) -> Result<Vec<Format>, String> {
+    let names: Vec<&str> = Format::ALL.iter().map(|(name, _)| *name).collect();
+    let mut formats = Vec::new();
+    for name in text.split(',').map(str::trim) {
+        let format = Format::ALL
+            .iter()
+            .find(|(known, _)| known.eq_ignore_ascii_case(name))
+            .map(|(_, format)| *format)
+            .ok_or_else(|| {
+                format!(
+                    "format `{name}` is not supported; use one or more of {}, separated by commas",
+                    names.join(", ")
+                )
+            })?;
+        if !formats.contains(&format) {
+            formats.push(format);
+        }
+    }
+    Ok(formats)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_are_parsed_in_order_without_repeats() {
+        assert_eq!(parse_list("json"), Ok(vec![Format::Json]));
+        assert_eq!(
+            parse_list("csv, JSON,csv"),
+            Ok(vec![Format::Csv, Format::Json])
+        );
+        let error = parse_list("json,pdfx").unwrap_err();
+        assert!(
+            error.contains("`pdfx`") && error.contains("json, csv"),
+            "{error}"
+        );
+    }
+}
