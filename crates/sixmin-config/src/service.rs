@@ -61,6 +61,16 @@ pub enum ClockMode {
     EventTime,
 }
 
+impl ClockMode {
+    /// The value as the config file spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            ClockMode::WallWhenIdle => "wall-when-idle",
+            ClockMode::EventTime => "event-time",
+        }
+    }
+}
+
 /// Where a partition without a checkpoint starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StartAt {
@@ -68,6 +78,16 @@ pub enum StartAt {
     Earliest,
     /// Only events produced from now on.
     Latest,
+}
+
+impl StartAt {
+    /// The value as the config file spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            StartAt::Earliest => "earliest",
+            StartAt::Latest => "latest",
+        }
+    }
 }
 
 /// The validated service configuration.
@@ -672,7 +692,7 @@ impl ServiceConfig {
                 "kafka.dead_letter_topic  {}",
                 optional(&self.dead_letter_topic)
             ),
-            format!("kafka.start_at           {:?}", self.start_at),
+            format!("kafka.start_at           {}", self.start_at.name()),
             format!("checkpoint.store         {store}"),
             format!(
                 "checkpoint.interval      {} ms",
@@ -686,7 +706,7 @@ impl ServiceConfig {
             ),
             format!("engine.allowed_lateness  {} ms", self.allowed_lateness_ms),
             format!("engine.max_event_bytes   {}", self.max_event_bytes),
-            format!("engine.clock             {:?}", self.clock),
+            format!("engine.clock             {}", self.clock.name()),
             format!("server.listen            {}", self.listen),
             format!("server.refresh           {} ms", self.refresh_ms),
             format!("server.shutdown_deadline {} ms", self.shutdown_deadline_ms),

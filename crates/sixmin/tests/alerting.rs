@@ -27,16 +27,7 @@ fn a_caller_waiting_past_the_limit_pages_ops_and_the_page_resolves_when_the_queu
     let alertmanager = Alertmanager::with_example_config(&webhook.url);
     // 600x real time from 10:50: the late-morning overload comes within seconds, and the
     // queues drain within a minute or two of real time after it.
-    let demo = Demo::start(&[
-        "--speed",
-        "600",
-        "--date",
-        "2026-10-05",
-        "--start-at",
-        "10:50",
-        "--refresh-ms",
-        "250",
-    ]);
+    let demo = Demo::overload("2026-10-05", "250", &[]);
     let rules = common::repo_root().join("deploy/prometheus/alerts.yml");
     let _prometheus = Prometheus::start(&PrometheusSetup {
         jobs: vec![("sixmin", demo.address.clone())],

@@ -34,24 +34,6 @@ struct Query {
     variable: bool,
 }
 
-fn dashboards() -> Vec<(String, Value)> {
-    let dir = repo_root().join("dashboards");
-    let mut found: Vec<(String, Value)> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|entry| entry.unwrap().path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
-        .map(|path| {
-            let text = std::fs::read_to_string(&path).unwrap();
-            let name = path.file_name().unwrap().to_string_lossy().into_owned();
-            let json = serde_json::from_str(&text)
-                .unwrap_or_else(|error| panic!("{name} is not JSON: {error}"));
-            (name, json)
-        })
-        .collect();
-    found.sort_by(|a, b| a.0.cmp(&b.0));
-    found
-}
-
 /// Panels, with the panels of rows (collapsed or not) included.
 fn panels(dashboard: &Value) -> Vec<&Value> {
     fn walk<'a>(list: &'a Value, into: &mut Vec<&'a Value>) {
@@ -156,42 +138,6 @@ fn metric_names(query: &str) -> BTreeSet<String> {
     names
 }
 
-/// `label_values(SELECTOR, LABEL)` → the values Prometheus lists for it.
-fn label_values(prometheus: &Prometheus, query: &str) -> Vec<String> {
-    let inner = query
-        .trim()
-        .strip_prefix("label_values(")
-        .and_then(|rest| rest.strip_suffix(')'))
-        .unwrap_or_else(|| panic!("not a label_values query: {query}"));
-    let (selector, label) = inner.rsplit_once(',').unwrap();
-    let path = format!(
-        "/api/v1/label/{}/values?match[]={}",
-        label.trim(),
-        http::encode(selector.trim())
-    );
-    let (status, body) = http::get(&prometheus.address, &path).unwrap();
-    assert_eq!(status, 200, "{query}: {body}");
-    let answer: Value = serde_json::from_str(&body).unwrap();
-    answer["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|value| value.as_str().unwrap().to_owned())
-        .collect()
-}
-
-/// Every metric name Prometheus holds.
-fn known_names(prometheus: &Prometheus) -> BTreeSet<String> {
-    let (_, body) = http::get(&prometheus.address, "/api/v1/label/__name__/values").unwrap();
-    let answer: Value = serde_json::from_str(&body).unwrap();
-    answer["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|value| value.as_str().unwrap().to_owned())
-        .collect()
-}
-
 /// `sixmin run` judging a simulated day from a real broker, read to its end.
 fn kafka_service(work: &Path, broker: &Broker) -> Service {
     let topic = unique_topic("sixmin-dashboards");
@@ -222,16 +168,7 @@ fn every_dashboard_query_returns_data_from_the_real_prometheus() {
     let work = tempfile::tempdir().unwrap();
     let broker = Broker::start();
     let service = kafka_service(work.path(), &broker);
-    let demo = Demo::start(&[
-        "--speed",
-        "600",
-        "--date",
-        "2026-10-05",
-        "--start-at",
-        "10:50",
-        "--refresh-ms",
-        "250",
-    ]);
+    let demo = Demo::overload("2026-10-05", "250", &[]);
     let rules = repo_root().join("deploy/prometheus/alerts.yml");
     let prometheus = Prometheus::start(&PrometheusSetup {
         jobs: vec![
@@ -242,7 +179,7 @@ fn every_dashboard_query_returns_data_from_the_real_prometheus() {
         alertmanager: None,
     });
 
-    let all: Vec<Query> = dashboards()
+    let all: Vec<Query> = dashboard_files()
         .iter()
         .flat_map(|(name, dashboard)| queries(name, dashboard))
         .collect();
@@ -255,7 +192,7 @@ fn every_dashboard_query_returns_data_from_the_real_prometheus() {
         waiting.retain(|query| {
             let text = substitute(&query.text);
             if query.variable {
-                return label_values(&prometheus, &text).is_empty();
+                return prometheus.label_values(&text).is_empty();
             }
             let answer = prometheus.query(&text);
             assert_eq!(
@@ -280,7 +217,7 @@ fn every_dashboard_query_returns_data_from_the_real_prometheus() {
     }
 
     // Every metric a dashboard names is one that is published.
-    let known = known_names(&prometheus);
+    let known = prometheus.known_names();
     let mut named = BTreeSet::new();
     for query in &all {
         for name in metric_names(&query.text) {
@@ -309,7 +246,7 @@ fn every_dashboard_query_returns_data_from_the_real_prometheus() {
 
 #[test]
 fn the_dashboards_are_well_formed_for_grafana() {
-    let found = dashboards();
+    let found = dashboard_files();
     assert_eq!(
         found
             .iter()

@@ -267,22 +267,6 @@ fn prometheus_and_grafana_configurations_point_at_files_that_exist() {
     );
 }
 
-fn dashboard_files() -> Vec<(String, serde_json::Value)> {
-    let dir = repo_root().join("dashboards");
-    let mut found: Vec<(String, serde_json::Value)> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|entry| entry.unwrap().path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
-        .map(|path| {
-            let name = path.file_name().unwrap().to_string_lossy().into_owned();
-            let text = std::fs::read_to_string(&path).unwrap();
-            (name, serde_json::from_str(&text).unwrap())
-        })
-        .collect();
-    found.sort_by(|a, b| a.0.cmp(&b.0));
-    found
-}
-
 /// Every document of every file under `deploy/kubernetes`, by kind.
 fn kubernetes() -> Vec<(String, Value)> {
     let dir = deploy().join("kubernetes");

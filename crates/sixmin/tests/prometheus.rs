@@ -19,16 +19,7 @@ const WITHIN: Duration = Duration::from_secs(120);
 #[test]
 fn prometheus_scrapes_the_demo_and_answers_compliance_queries() {
     // 600x real time from 10:50: the overload episode at 11:00 comes within a minute.
-    let demo = Demo::start(&[
-        "--speed",
-        "600",
-        "--date",
-        "2026-10-04",
-        "--start-at",
-        "10:50",
-        "--refresh-ms",
-        "250",
-    ]);
+    let demo = Demo::overload("2026-10-04", "250", &[]);
     let prometheus = Prometheus::scraping(&demo.address);
 
     let breaches = prometheus.query_until_data("sum by (rule) (sixmin_breaches_total)", WITHIN);

@@ -52,6 +52,15 @@ fn environment_overrides_apply_and_secrets_never_show() {
         stdout.contains("kafka.group_id           acme-compliance"),
         "{stdout}"
     );
+    // Settings are shown as the config file spells them, so they can be copied back.
+    assert!(
+        stdout.contains("kafka.start_at           earliest"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("engine.clock             wall-when-idle"),
+        "{stdout}"
+    );
     assert!(
         stdout.contains("kafka.client.sasl.username = sixmin"),
         "{stdout}"

@@ -578,19 +578,7 @@ fn status_page_in_a_browser_agrees_with_metrics_in_both_languages_and_without_ja
     chromium_executable();
     // 600x real time from 10:50 for 20 s: the overload episode at 11:00 fills the queues
     // and raises live breaches; then the clock freezes and the numbers hold still.
-    let demo = Demo::start(&[
-        "--speed",
-        "600",
-        "--date",
-        "2026-10-04",
-        "--start-at",
-        "10:50",
-        "--duration",
-        "20",
-        "--hold",
-        "--refresh-ms",
-        "200",
-    ]);
+    let demo = Demo::overload("2026-10-04", "200", &["--duration", "20", "--hold"]);
     assert!(
         demo.wait_for_line("clock frozen", Duration::from_secs(180)),
         "the demo did not report its frozen clock"

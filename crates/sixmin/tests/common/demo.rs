@@ -56,6 +56,24 @@ impl Demo {
         }
     }
 
+    /// Starts the demo on `date` at 600x real time from 10:50, refreshing every
+    /// `refresh_ms`: the late-morning overload episode (queues fill, callers pass the
+    /// limit, live breaches) comes within seconds of real time. `extra` adds arguments.
+    pub fn overload(date: &str, refresh_ms: &str, extra: &[&str]) -> Demo {
+        let mut args = vec![
+            "--speed",
+            "600",
+            "--date",
+            date,
+            "--start-at",
+            "10:50",
+            "--refresh-ms",
+            refresh_ms,
+        ];
+        args.extend_from_slice(extra);
+        Demo::start(&args)
+    }
+
     /// Waits until the demo prints a line containing `text`.
     pub fn wait_for_line(&self, text: &str, within: Duration) -> bool {
         let deadline = Instant::now() + within;

@@ -183,3 +183,22 @@ pub fn read_jsonl(path: &Path) -> Vec<serde_json::Value> {
         .map(|line| serde_json::from_str(line).unwrap())
         .collect()
 }
+
+/// The repository's Grafana dashboards (`dashboards/*.json`), parsed, by file name.
+pub fn dashboard_files() -> Vec<(String, serde_json::Value)> {
+    let dir = repo_root().join("dashboards");
+    let mut found: Vec<(String, serde_json::Value)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
+        .map(|path| {
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            let text = std::fs::read_to_string(&path).unwrap();
+            let json = serde_json::from_str(&text)
+                .unwrap_or_else(|error| panic!("{name} is not JSON: {error}"));
+            (name, json)
+        })
+        .collect();
+    found.sort_by(|a, b| a.0.cmp(&b.0));
+    found
+}

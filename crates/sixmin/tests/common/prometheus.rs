@@ -145,6 +145,42 @@ impl Prometheus {
         }
         panic!("no data for `{query}` within {within:?}; last answer: {last}");
     }
+
+    /// Grafana's `label_values(SELECTOR, LABEL)` → the values Prometheus lists for it.
+    pub fn label_values(&self, query: &str) -> Vec<String> {
+        let inner = query
+            .trim()
+            .strip_prefix("label_values(")
+            .and_then(|rest| rest.strip_suffix(')'))
+            .unwrap_or_else(|| panic!("not a label_values query: {query}"));
+        let (selector, label) = inner.rsplit_once(',').unwrap();
+        let path = format!(
+            "/api/v1/label/{}/values?match[]={}",
+            label.trim(),
+            http::encode(selector.trim())
+        );
+        self.strings_at(&path)
+    }
+
+    /// Every metric name Prometheus holds.
+    pub fn known_names(&self) -> std::collections::BTreeSet<String> {
+        self.strings_at("/api/v1/label/__name__/values")
+            .into_iter()
+            .collect()
+    }
+
+    /// The `data` list of strings of a label-values API answer.
+    fn strings_at(&self, path: &str) -> Vec<String> {
+        let (status, body) = http::get(&self.address, path).unwrap();
+        assert_eq!(status, 200, "{path}: {body}");
+        let answer: serde_json::Value = serde_json::from_str(&body).unwrap();
+        answer["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|value| value.as_str().unwrap().to_owned())
+            .collect()
+    }
 }
 
 /// Whether a query answer holds a sample (vector or scalar) with a finite value.
