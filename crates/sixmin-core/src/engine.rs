@@ -22,8 +22,10 @@ use chrono::NaiveDate;
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
+use crate::breached::BreachLedger;
 use crate::call::{id_fingerprint, Call, CallId, Judgement, LiveKind, Recorded};
 use crate::event::Event;
+use crate::idlist::IdList;
 use crate::pack::RulePack;
 use crate::rulebook::Rulebook;
 use crate::symbols::{Sym, Symbols};
@@ -33,6 +35,7 @@ use crate::time::{
     NANOS_PER_MILLI,
 };
 use crate::timers::TimerQueue;
+use crate::traffic::HourlyTraffic;
 use crate::verdict::{PackRef, Verdict};
 
 /// The default allowed lateness: one hour of event time.
@@ -237,42 +240,27 @@ impl InputCounters {
 #[derive(Debug, Clone)]
 pub(crate) struct ClosedCall {
     pub close_at: Nanos,
-    /// Its event ids, each as a 2-byte little-endian length and then its bytes: all a
-    /// closed call needs (to recognise resends), in one small allocation.
-    pub ids: Box<[u8]>,
+    /// Its event ids: all a closed call needs (to recognise resends).
+    pub ids: IdList,
 }
 
 impl ClosedCall {
     /// Remembers a call's event ids.
     pub fn new<'a>(close_at: Nanos, event_ids: impl Iterator<Item = &'a str> + Clone) -> Self {
-        let size: usize = event_ids.clone().map(|id| id.len() + 2).sum();
-        let mut ids = Vec::with_capacity(size);
-        for id in event_ids {
-            // Ids are at most 128 characters (512 bytes), so two bytes hold any length.
-            ids.extend_from_slice(&(id.len() as u16).to_le_bytes());
-            ids.extend_from_slice(id.as_bytes());
-        }
         ClosedCall {
             close_at,
-            ids: ids.into_boxed_slice(),
+            ids: IdList::new(event_ids),
         }
     }
 
     /// The remembered event ids.
     pub fn event_ids(&self) -> impl Iterator<Item = &str> {
-        let mut rest: &[u8] = &self.ids;
-        std::iter::from_fn(move || {
-            let (length, tail) = rest.split_first_chunk::<2>()?;
-            let length = usize::from(u16::from_le_bytes(*length));
-            let (id, tail) = tail.split_at_checked(length)?;
-            rest = tail;
-            std::str::from_utf8(id).ok()
-        })
+        self.ids.iter()
     }
 
     /// Whether an event with this id was applied to the call.
     pub fn has_event(&self, event_id: &str) -> bool {
-        self.event_ids().any(|id| id == event_id)
+        self.ids.contains(event_id)
     }
 }
 
@@ -326,7 +314,11 @@ pub struct Engine {
     pub(crate) counters: InputCounters,
     /// Live breaches raised, by (tenant, topic, rule).
     pub(crate) live_breaches: BTreeMap<(String, String, String), u64>,
-    default_tenant: Sym,
+    /// Final breached calls by local day: the report's ledger.
+    pub(crate) breach_ledger: BreachLedger,
+    /// Valid events per hour of event time: the report's input-gap check.
+    pub(crate) traffic: HourlyTraffic,
+    pub(crate) default_tenant: Sym,
 }
 
 impl Engine {
@@ -355,6 +347,8 @@ impl Engine {
             tallies: BTreeMap::new(),
             counters: InputCounters::default(),
             live_breaches: BTreeMap::new(),
+            breach_ledger: BreachLedger::new(),
+            traffic: HourlyTraffic::default(),
             default_tenant,
         }
     }
@@ -420,6 +414,7 @@ impl Engine {
 
     /// Applies one valid event, then raises what its time makes due.
     pub fn ingest(&mut self, event: &Event<'_>, out: &mut Vec<Output>) -> Disposition {
+        self.traffic.count(event.ts);
         let call_id: &str = &event.call_id;
         let (open_slot, closed_call) = match self.calls.get(call_id) {
             Some(CallEntry::Open(slot)) => (Some(*slot), None),
@@ -783,9 +778,10 @@ impl Engine {
         let tenant = judgement.tenant.unwrap_or(self.default_tenant);
         let wait_ms = judgement.wait_nanos.map(ceil_millis);
         let rule_names = judgement.breaches.names(judgement.topic, &self.rulebook);
+        let breached = !rule_names.as_slice().is_empty();
         // Only breached calls are placed on the heat map: skip the zone lookup otherwise.
-        let week_hour = (!rule_names.as_slice().is_empty())
-            .then(|| local_week_hour(judgement.attributed_to(), self.pack.timezone));
+        let week_hour =
+            breached.then(|| local_week_hour(judgement.attributed_to(), self.pack.timezone));
         self.tallies
             .entry((day, tenant, judgement.topic.topic))
             .or_default()
@@ -800,6 +796,9 @@ impl Engine {
                     .queue
                     .map_or(NO_QUEUE, |queue| self.symbols.name(queue)),
             });
+        if breached {
+            self.keep_breach(day, &call, &judgement);
+        }
         if self.config.emit_verdicts {
             let verdict = self.verdict_of(&call, &judgement, wait_ms);
             out.push(Output::Verdict(Box::new(verdict)));

@@ -11,17 +11,21 @@ pub mod time;
 mod timers;
 
 pub use pack::{Duty, RulePack, TopicJudgement, TopicRule};
+pub mod breached;
 pub mod call;
 pub mod decode;
 pub mod engine;
 pub mod event;
+mod idlist;
 pub mod report;
 mod rulebook;
 pub mod snapshot;
 pub mod symbols;
 pub mod tally;
+pub mod traffic;
 pub mod verdict;
 
+pub use breached::BreachedCall;
 pub use decode::{decode_event, decode_event_with_limit, Invalid, InvalidReason};
 pub use engine::{
     Disposition, Engine, EngineConfig, InputCounters, Lateness, LiveBreach, Output, StopNotice,
@@ -31,4 +35,5 @@ pub use event::{CallbackOutcome, Event, EventKind};
 pub use report::{CalendarTallies, Period, PeriodReport};
 pub use snapshot::{Snapshot, SnapshotError, SNAPSHOT_FORMAT};
 pub use tally::{Tally, WaitHistogram};
+pub use traffic::{HourlyTraffic, InputGap};
 pub use verdict::{Flag, Outcome, PackRef, Verdict};

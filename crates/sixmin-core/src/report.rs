@@ -13,6 +13,7 @@ use serde::Serialize;
 use crate::engine::Engine;
 use crate::tally::{Tally, TallyEntry, WaitQuantiles};
 use crate::time::{format_in_zone, start_of_local_day};
+use crate::traffic::HourlyTraffic;
 
 /// Tallies of one period per (tenant, topic).
 pub type TalliesByRow = BTreeMap<(String, String), Tally>;
@@ -188,6 +189,20 @@ pub struct DataQuality {
     pub orphans: u64,
     /// Calls not yet final, judged on what has arrived so far.
     pub pending: u64,
+    /// Hours of the period with no events at all while the same weekday and hour usually
+    /// has traffic (see [`HourlyTraffic::gaps`]), consecutive hours joined.
+    pub input_gaps: Vec<InputGapInfo>,
+}
+
+/// Consecutive hours without input, in the pack's time zone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InputGapInfo {
+    /// The first silent hour's start, local time with offset.
+    pub from: String,
+    /// The end of the last silent hour, local time with offset.
+    pub until: String,
+    /// How many hours.
+    pub hours: u32,
 }
 
 /// Quantiles of a wait distribution in milliseconds (`null` when there are no calls).
@@ -317,9 +332,9 @@ impl Engine {
             period,
             generated_at,
             sources,
-            &per_row,
-            pending,
+            (&per_row, pending),
             &self.counters,
+            &self.traffic,
         )
     }
 
@@ -342,7 +357,9 @@ impl Engine {
         let mut per_row = TalliesByRow::new();
         let mut pending = 0;
         let mut counters = crate::engine::InputCounters::default();
+        let mut traffic = HourlyTraffic::default();
         for engine in engines {
+            traffic.merge(&engine.traffic);
             let (rows, engine_pending) = engine.period_tallies(period);
             for (key, tally) in rows {
                 per_row.entry(key).or_default().merge(&tally);
@@ -350,7 +367,14 @@ impl Engine {
             pending += engine_pending;
             counters.add(&engine.counters);
         }
-        Some(first.report_from_tallies(period, generated_at, sources, &per_row, pending, &counters))
+        Some(first.report_from_tallies(
+            period,
+            generated_at,
+            sources,
+            (&per_row, pending),
+            &counters,
+            &traffic,
+        ))
     }
 
     /// The tallies of `period` per (tenant, topic): final verdicts plus pending calls
@@ -424,9 +448,9 @@ impl Engine {
         period: Period,
         generated_at: String,
         sources: Vec<String>,
-        per_row: &BTreeMap<(String, String), Tally>,
-        pending: u64,
+        (per_row, pending): (&TalliesByRow, u64),
         counters: &crate::engine::InputCounters,
+        traffic: &HourlyTraffic,
     ) -> PeriodReport {
         let mut totals = Tally::default();
         let mut rows = Vec::with_capacity(per_row.len());
@@ -436,14 +460,27 @@ impl Engine {
             rows.push(ReportRow::from_tally(tenant, topic, Some(limit_ms), tally));
         }
         let zone = self.pack.timezone;
+        let (from, until) = (
+            start_of_local_day(period.first_day(), zone),
+            start_of_local_day(period.end_day(), zone),
+        );
+        let input_gaps = traffic
+            .gaps(zone, from, until)
+            .into_iter()
+            .map(|gap| InputGapInfo {
+                from: format_in_zone(gap.from, zone),
+                until: format_in_zone(gap.until, zone),
+                hours: gap.hours,
+            })
+            .collect();
         PeriodReport {
             report: REPORT_SCHEMA.to_owned(),
             period: PeriodInfo {
                 kind: period.kind().to_owned(),
                 label: period.label(),
                 timezone: zone.name().to_owned(),
-                start: format_in_zone(start_of_local_day(period.first_day(), zone), zone),
-                end: format_in_zone(start_of_local_day(period.end_day(), zone), zone),
+                start: format_in_zone(from, zone),
+                end: format_in_zone(until, zone),
             },
             rule_pack: PackInfo {
                 name: self.pack.name.clone(),
@@ -465,6 +502,7 @@ impl Engine {
                 incomplete: totals.incomplete,
                 orphans: totals.orphans,
                 pending,
+                input_gaps,
             },
             rows,
             totals: ReportRow::from_tally("*", "*", None, &totals),

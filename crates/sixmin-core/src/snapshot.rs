@@ -13,12 +13,15 @@ use base64::Engine as _;
 use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
 use serde::{Deserialize, Serialize};
 
+use crate::breached::BreachRecord;
 use crate::call::{Call, LiveFired, Recorded};
 use crate::engine::{ClosedCall, Engine, EngineConfig, InputCounters};
 use crate::event::{CallbackOutcome, EventKind};
+use crate::idlist::IdList;
 use crate::pack::RulePack;
 use crate::tally::{Tally, WaitHistogram};
 use crate::time::{format_utc, parse_rfc3339, Nanos};
+use crate::traffic::{HourlyTraffic, NANOS_PER_HOUR};
 
 /// The version tag of the snapshot format.
 pub const SNAPSHOT_FORMAT: &str = "sixmin.state/v1";
@@ -77,6 +80,56 @@ pub struct Snapshot {
     pub tallies: Vec<TallySnapshot>,
     /// Live breaches raised, by tenant, topic and rule.
     pub live_breaches: Vec<LiveBreachCount>,
+    /// Final breached calls (the report's ledger), by day and then in the order they
+    /// became final. States written before the ledger existed have none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub breached_calls: Vec<BreachedCallSnapshot>,
+    /// Valid events per hour of event time (the report's input-gap check).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events_by_hour: Vec<HourTraffic>,
+}
+
+/// A final breached call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BreachedCallSnapshot {
+    /// Local day it is attributed to (`YYYY-MM-DD`).
+    pub day: String,
+    /// The call id.
+    pub call_id: String,
+    /// Tenant.
+    pub tenant: String,
+    /// Judged topic.
+    pub topic: String,
+    /// The queue it was last in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue: Option<String>,
+    /// `call_started.ts` (RFC 3339), if seen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<String>,
+    /// The instant that places it in a period (RFC 3339).
+    pub attributed_to: String,
+    /// Outcome.
+    pub outcome: crate::verdict::Outcome,
+    /// Wait in milliseconds, if it stopped.
+    pub wait_ms: Option<i64>,
+    /// The limit applied.
+    pub limit_ms: i64,
+    /// Rules broken.
+    pub breaches: Vec<String>,
+    /// Evidence event ids, in time order.
+    pub events: Vec<String>,
+    /// Data-quality marks.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flags: Vec<crate::verdict::Flag>,
+}
+
+/// Valid events of one hour.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HourTraffic {
+    /// The hour's first instant (RFC 3339 UTC).
+    pub hour: String,
+    /// Events stamped in it.
+    pub events: u64,
 }
 
 /// Input counters.
@@ -371,7 +424,75 @@ impl Engine {
                     count: *count,
                 })
                 .collect(),
+            breached_calls: self.breached_call_snapshots(),
+            events_by_hour: self
+                .traffic
+                .counts()
+                .into_iter()
+                .map(|(hour, events)| HourTraffic {
+                    hour: format_utc(hour.saturating_mul(NANOS_PER_HOUR)),
+                    events,
+                })
+                .collect(),
         })
+    }
+
+    fn breached_call_snapshots(&self) -> Vec<BreachedCallSnapshot> {
+        let mut stored = Vec::new();
+        for (day, records) in &self.breach_ledger {
+            for record in records {
+                let call = self.breached_call(record);
+                stored.push(BreachedCallSnapshot {
+                    day: day.format("%Y-%m-%d").to_string(),
+                    call_id: call.call_id,
+                    tenant: call.tenant,
+                    topic: call.topic,
+                    queue: call.queue,
+                    started_at: call.started_at.map(format_utc),
+                    attributed_to: format_utc(call.attributed_to),
+                    outcome: call.outcome,
+                    wait_ms: call.wait_ms,
+                    limit_ms: call.limit_ms,
+                    breaches: call.breaches,
+                    events: call.events,
+                    flags: call.flags,
+                });
+            }
+        }
+        stored
+    }
+
+    fn restore_breached_calls(
+        &mut self,
+        stored: &[BreachedCallSnapshot],
+    ) -> Result<(), SnapshotError> {
+        for call in stored {
+            let day = chrono::NaiveDate::parse_from_str(&call.day, "%Y-%m-%d")
+                .map_err(|_| SnapshotError::Damaged(format!("`{}` is not a day", call.day)))?;
+            let record = BreachRecord {
+                call_id: call.call_id.as_str().into(),
+                start_ts: call.started_at.as_deref().map(parse_instant).transpose()?,
+                attributed_to: parse_instant(&call.attributed_to)?,
+                tenant: self.symbols.intern(&call.tenant),
+                topic: self.symbols.intern(&call.topic),
+                queue: call
+                    .queue
+                    .as_deref()
+                    .map(|queue| self.symbols.intern(queue)),
+                outcome: call.outcome,
+                wait_ms: call.wait_ms,
+                limit_ms: call.limit_ms,
+                rules: call
+                    .breaches
+                    .iter()
+                    .map(|rule| self.symbols.intern(rule))
+                    .collect(),
+                events: IdList::new(call.events.iter().map(String::as_str)),
+                flags: call.flags.clone(),
+            };
+            self.breach_ledger.entry(day).or_default().push(record);
+        }
+        Ok(())
     }
 
     /// Rebuilds an engine from a snapshot taken under the same pack. `config` may change
@@ -495,6 +616,13 @@ impl Engine {
                 count.count,
             );
         }
+        engine.restore_breached_calls(&snapshot.breached_calls)?;
+        let mut traffic = BTreeMap::new();
+        for hour in &snapshot.events_by_hour {
+            let at = parse_instant(&hour.hour)?;
+            *traffic.entry(at.div_euclid(NANOS_PER_HOUR)).or_default() += hour.events;
+        }
+        engine.traffic = HourlyTraffic::from_counts(traffic);
         engine.rebuild_timers();
         Ok(engine)
     }

@@ -8,7 +8,9 @@ mod common;
 
 use common::israeli_pack;
 use proptest::prelude::*;
-use sixmin_core::{decode_event, Engine, EngineConfig, Output, Period, Snapshot, Verdict};
+use sixmin_core::{
+    decode_event, BreachedCall, Engine, EngineConfig, Output, Period, Snapshot, Verdict,
+};
 use sixmin_sim::{generate, Rng, SimConfig, SimEvent};
 
 const HALF_LATENESS_MS: i64 = 30 * 60 * 1000;
@@ -104,6 +106,37 @@ fn report_json(engine: &Engine, month: &str) -> serde_json::Value {
     report
 }
 
+/// The breached calls of October, as the report's ledger lists them.
+fn breach_ledger(engine: &Engine) -> Vec<BreachedCall> {
+    engine.breached_calls(Period::parse_month("2026-10").unwrap())
+}
+
+/// The ledger holds exactly the verdicts with a breach, with the same evidence, and as
+/// many calls as the report counts.
+fn assert_ledger_matches_verdicts(engine: &Engine, verdicts: &[Verdict]) {
+    let mut ledger = breach_ledger(engine);
+    assert!(ledger
+        .windows(2)
+        .all(|pair| pair[0].order_key() < pair[1].order_key()));
+    ledger.sort_by(|a, b| a.call_id.cmp(&b.call_id));
+    let mut breached: Vec<&Verdict> = verdicts
+        .iter()
+        .filter(|verdict| !verdict.breaches.is_empty())
+        .collect();
+    breached.sort_by(|a, b| a.call_id.cmp(&b.call_id));
+    let report = engine.period_report(Period::parse_month("2026-10").unwrap(), "t".into(), vec![]);
+    assert_eq!(ledger.len() as u64, report.totals.breached_calls);
+    assert_eq!(ledger.len(), breached.len());
+    for (row, verdict) in ledger.iter().zip(breached) {
+        assert_eq!(row.call_id, verdict.call_id);
+        assert_eq!(row.breaches, verdict.breaches);
+        assert_eq!(row.events, verdict.events);
+        assert_eq!(row.wait_ms, verdict.wait_ms);
+        assert_eq!(row.queue, verdict.queue);
+        assert!(!row.pending);
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
 
@@ -120,6 +153,8 @@ proptest! {
         prop_assert!(shuffled_run.engine.counters().duplicates > 0);
         prop_assert_eq!(&baseline.verdicts, &shuffled_run.verdicts);
         prop_assert_eq!(report_json(&baseline.engine, "2026-10"), report_json(&shuffled_run.engine, "2026-10"));
+        prop_assert_eq!(breach_ledger(&baseline.engine), breach_ledger(&shuffled_run.engine));
+        assert_ledger_matches_verdicts(&baseline.engine, &baseline.verdicts);
     }
 
     #[test]
@@ -135,6 +170,8 @@ proptest! {
         prop_assert_eq!(&whole.verdicts, &split.verdicts);
         prop_assert_eq!(report_json(&whole.engine, "2026-10"), report_json(&split.engine, "2026-10"));
         prop_assert_eq!(whole.engine.counters(), split.engine.counters());
+        prop_assert_eq!(breach_ledger(&whole.engine), breach_ledger(&split.engine));
+        prop_assert_eq!(whole.engine.snapshot().unwrap().events_by_hour, split.engine.snapshot().unwrap().events_by_hour);
     }
 }
 
@@ -178,9 +215,21 @@ fn a_report_counts_pending_calls_and_says_how_many() {
     assert!(pending > 0);
     let before = engine.period_report(Period::parse_month("2026-10").unwrap(), "t".into(), vec![]);
     assert_eq!(before.data_quality.pending, pending);
+    // Pending calls that already breached are in the ledger, marked as pending.
+    let ledger_before = breach_ledger(&engine);
+    assert_eq!(ledger_before.len() as u64, before.totals.breached_calls);
+    for row in &ledger_before {
+        let final_already = verdicts
+            .iter()
+            .any(|verdict| verdict.call_id == row.call_id);
+        assert_eq!(row.pending, !final_already, "{}", row.call_id);
+    }
     let mut outputs = Vec::new();
     engine.finish(&mut outputs);
     let after = engine.period_report(Period::parse_month("2026-10").unwrap(), "t".into(), vec![]);
     assert_eq!(after.data_quality.pending, 0);
     assert_eq!(before.totals.offered, after.totals.offered);
+    let ledger_after = breach_ledger(&engine);
+    assert_eq!(ledger_after.len() as u64, after.totals.breached_calls);
+    assert!(ledger_after.iter().all(|call| !call.pending));
 }

@@ -1,6 +1,6 @@
-//! `sixmin report --format json,csv --out DIR`: the CSV files carry the JSON report's
+//! `sixmin report --format json,csv,xlsx --out DIR`: the CSV files carry the JSON report's
 //! numbers, every day of the period is there, the manifest hashes every file, and two runs
-//! from the same state write the same bytes.
+//! from the same state write the same bytes (the XLSX workbook included).
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -35,7 +35,7 @@ fn report_dir(state: &Path, month: &str, out: &Path) {
         "--month",
         month,
         "--format",
-        "json,csv",
+        "json,csv,xlsx",
         "--out",
         path_str(out),
         "--generated-at",
@@ -171,8 +171,11 @@ fn the_manifest_hashes_every_file_and_two_runs_write_the_same_bytes() {
     assert_eq!(
         listed,
         [
+            "breached-calls-2026-10.csv",
             "daily-2026-10.csv",
+            "data-quality-2026-10.csv",
             "report-2026-10.json",
+            "report-2026-10.xlsx",
             "summary-2026-10.csv"
         ]
     );

@@ -5,13 +5,20 @@
 pub enum Format {
     /// The period report, `outputs.md` §2.
     Json,
-    /// The summary per tenant and topic, and the day-by-day figures, as CSV.
+    /// The summary, the day-by-day figures, the breached calls and the data quality, as
+    /// CSV files.
     Csv,
+    /// One XLSX workbook with a sheet per part of the report.
+    Xlsx,
 }
 
 impl Format {
     /// Every format, by its `--format` name.
-    const ALL: [(&'static str, Format); 2] = [("json", Format::Json), ("csv", Format::Csv)];
+    const ALL: [(&'static str, Format); 3] = [
+        ("json", Format::Json),
+        ("csv", Format::Csv),
+        ("xlsx", Format::Xlsx),
+    ];
 }
 
 /// Parses `json`, `csv` or a comma-separated list of them (`json,csv`), without repeats.
@@ -49,7 +56,7 @@ mod tests {
         );
         let error = parse_list("json,pdfx").unwrap_err();
         assert!(
-            error.contains("`pdfx`") && error.contains("json, csv"),
+            error.contains("`pdfx`") && error.contains("json, csv, xlsx"),
             "{error}"
         );
     }

@@ -6,14 +6,17 @@
 //! directory and a manifest of their SHA-256 sums (`sha256sum -c` checks it).
 
 mod csv;
+mod data;
 mod formats;
 mod manifest;
+mod xlsx;
 
 use std::io::Write;
 use std::path::Path;
 
 use anyhow::Context;
 
+use data::ReportData;
 use sixmin_core::{Engine, EngineConfig, Period, PeriodReport};
 
 pub use formats::Format;
@@ -94,10 +97,12 @@ pub fn run(args: ReportArgs) -> CommandResult {
         (None, Some(config)) => judged_checkpoints(config)?,
         (None, None) => return Err(fail(Code::Usage, "give `--state DIR` or `--config FILE`")),
     };
-    let report = judged.report(period, &generated_at)?;
     if to_directory {
-        return write_directory(&args.out, &formats, &judged, &report, period, &generated_at);
+        let refs: Vec<&Engine> = judged.engines.iter().collect();
+        let data = ReportData::gather(&refs, period, &generated_at, &judged.sources)?;
+        return write_directory(&args.out, &formats, &data);
     }
+    let report = judged.report(period, &generated_at)?;
     let json = report.to_json();
     if args.out.as_os_str() == "-" {
         std::io::stdout()
@@ -112,36 +117,43 @@ pub fn run(args: ReportArgs) -> CommandResult {
 }
 
 /// Writes each format's files into `dir`, then the manifest of everything written.
-fn write_directory(
-    dir: &Path,
-    formats: &[Format],
-    judged: &Judged,
-    report: &PeriodReport,
-    period: Period,
-    generated_at: &str,
-) -> CommandResult {
+fn write_directory(dir: &Path, formats: &[Format], data: &ReportData) -> CommandResult {
     std::fs::create_dir_all(dir)
         .with_context(|| format!("creating `{}`", dir.display()))
         .code(Code::Output)?;
-    let label = period.label();
+    let report = &data.report;
+    let json = report.to_json();
+    let report_sha256 = manifest::sha256_hex(json.as_bytes());
+    let label = &report.period.label;
     let mut files: Vec<(String, Vec<u8>)> = Vec::new();
     for format in formats {
         match format {
-            Format::Json => files.push((
-                format!("report-{label}.json"),
-                report.to_json().into_bytes(),
-            )),
+            Format::Json => files.push((format!("report-{label}.json"), json.clone().into_bytes())),
             Format::Csv => {
-                let days = period
-                    .days()
-                    .map(|day| judged.report(day, generated_at))
-                    .collect::<CommandResult<Vec<_>>>()?;
                 files.push((format!("summary-{label}.csv"), csv::summary(report)));
-                files.push((format!("daily-{label}.csv"), csv::daily(&days)));
+                files.push((format!("daily-{label}.csv"), csv::daily(&data.days)));
+                files.push((
+                    format!("breached-calls-{label}.csv"),
+                    csv::ledger(&data.breached, data.zone),
+                ));
+                files.push((
+                    format!("data-quality-{label}.csv"),
+                    csv::data_quality(report),
+                ));
+            }
+            Format::Xlsx => {
+                let provenance = xlsx::Provenance {
+                    product_version: env!("CARGO_PKG_VERSION"),
+                    report_sha256: &report_sha256,
+                };
+                let bytes = xlsx::workbook(data, &provenance)
+                    .context("writing the XLSX workbook")
+                    .code(Code::Output)?;
+                files.push((format!("report-{label}.xlsx"), bytes));
             }
         }
     }
-    let manifest = manifest::Manifest::of(&report.to_json(), &files);
+    let manifest = manifest::Manifest::of(&json, &files);
     files.push((
         format!("manifest-{label}.sha256"),
         manifest.to_text().into_bytes(),

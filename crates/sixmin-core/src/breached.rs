@@ -1,0 +1,181 @@
+//! The ledger of breached calls kept in the state: a record of every call with at least one
+//! breach, by the local day it is attributed to, so a period report can list exactly the
+//! calls behind its `breached_calls` count, with their evidence.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+
+use crate::call::Judgement;
+use crate::engine::Engine;
+use crate::idlist::IdList;
+use crate::report::Period;
+use crate::symbols::Sym;
+use crate::time::{ceil_millis, local_date, Nanos};
+use crate::verdict::{Flag, Outcome};
+
+/// One breached call, as a report lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BreachedCall {
+    /// The call.
+    pub call_id: String,
+    /// Its tenant.
+    pub tenant: String,
+    /// The topic judged (after aliases).
+    pub topic: String,
+    /// The queue it was last in, if any.
+    pub queue: Option<String>,
+    /// `call_started.ts`, if seen.
+    pub started_at: Option<Nanos>,
+    /// The instant that places it in a period: its start, or its first event.
+    pub attributed_to: Nanos,
+    /// How it left the wait.
+    pub outcome: Outcome,
+    /// Its wait in milliseconds (rounded up), if it stopped.
+    pub wait_ms: Option<i64>,
+    /// The limit of its topic.
+    pub limit_ms: i64,
+    /// The rules it broke, in the order wait, announcement, callback, SMS.
+    pub breaches: Vec<String>,
+    /// The event ids it was judged from, in time order (the evidence).
+    pub events: Vec<String>,
+    /// Data-quality marks.
+    pub flags: Vec<Flag>,
+    /// Not final yet: judged on what has arrived so far.
+    pub pending: bool,
+}
+
+impl BreachedCall {
+    /// The ledger order: by the instant the call is attributed to, then by call id.
+    pub fn order_key(&self) -> (Nanos, &str) {
+        (self.attributed_to, &self.call_id)
+    }
+}
+
+/// What the engine keeps of a final breached call (names as symbols, ids packed).
+#[derive(Debug, Clone)]
+pub(crate) struct BreachRecord {
+    pub call_id: Box<str>,
+    pub start_ts: Option<Nanos>,
+    pub attributed_to: Nanos,
+    pub tenant: Sym,
+    pub topic: Sym,
+    pub queue: Option<Sym>,
+    pub outcome: Outcome,
+    pub wait_ms: Option<i64>,
+    pub limit_ms: i64,
+    pub rules: Box<[Sym]>,
+    pub events: IdList,
+    pub flags: Vec<Flag>,
+}
+
+/// Final breached calls by the local day they are attributed to.
+pub(crate) type BreachLedger = BTreeMap<NaiveDate, Vec<BreachRecord>>;
+
+impl Engine {
+    /// Keeps the record of a call judged final with at least one breach.
+    pub(crate) fn keep_breach(
+        &mut self,
+        day: NaiveDate,
+        call: &crate::call::Call,
+        judgement: &Judgement,
+    ) {
+        let rules: Box<[Sym]> = judgement
+            .breaches
+            .names(judgement.topic, &self.rulebook)
+            .as_slice()
+            .iter()
+            .map(|name| self.symbols.intern(name))
+            .collect();
+        let ordered = call.events_in_time_order();
+        let record = BreachRecord {
+            call_id: (*call.call_id).into(),
+            start_ts: judgement.start_ts,
+            attributed_to: judgement.attributed_to(),
+            tenant: judgement.tenant.unwrap_or(self.default_tenant),
+            topic: judgement.topic.topic,
+            queue: judgement.queue,
+            outcome: judgement.outcome,
+            wait_ms: judgement.wait_nanos.map(ceil_millis),
+            limit_ms: judgement.topic.limit_ms,
+            rules,
+            events: IdList::new(ordered.iter().map(|event| call.event_id(event))),
+            flags: judgement.flags.clone(),
+        };
+        self.breach_ledger.entry(day).or_default().push(record);
+    }
+
+    /// A kept record, names resolved.
+    pub(crate) fn breached_call(&self, record: &BreachRecord) -> BreachedCall {
+        let name = |sym: Sym| self.symbols.name(sym).to_owned();
+        BreachedCall {
+            call_id: record.call_id.to_string(),
+            tenant: name(record.tenant),
+            topic: name(record.topic),
+            queue: record.queue.map(name),
+            started_at: record.start_ts,
+            attributed_to: record.attributed_to,
+            outcome: record.outcome,
+            wait_ms: record.wait_ms,
+            limit_ms: record.limit_ms,
+            breaches: record.rules.iter().map(|rule| name(*rule)).collect(),
+            events: record.events.iter().map(str::to_owned).collect(),
+            flags: record.flags.clone(),
+            pending: false,
+        }
+    }
+
+    /// The breached calls of `period`, in ledger order: the final ones kept in the state,
+    /// and the pending calls that have breached on what has arrived so far (marked
+    /// `pending`). Exactly the calls counted in the period report's `breached_calls`.
+    pub fn breached_calls(&self, period: Period) -> Vec<BreachedCall> {
+        let mut calls: Vec<BreachedCall> = self
+            .breach_ledger
+            .range(period.first_day()..period.end_day())
+            .flat_map(|(_, records)| records.iter().map(|record| self.breached_call(record)))
+            .collect();
+        let now = self.clock.unwrap_or(i64::MIN);
+        for call in self.slots.iter().flatten() {
+            let judgement = call.judge(&self.rulebook, Some(now));
+            let names = judgement.breaches.names(judgement.topic, &self.rulebook);
+            if names.as_slice().is_empty()
+                || !period.contains(local_date(judgement.attributed_to(), self.pack.timezone))
+            {
+                continue;
+            }
+            let ordered = call.events_in_time_order();
+            let name = |sym: Sym| self.symbols.name(sym).to_owned();
+            calls.push(BreachedCall {
+                call_id: call.call_id.to_string(),
+                tenant: name(judgement.tenant.unwrap_or(self.default_tenant)),
+                topic: name(judgement.topic.topic),
+                queue: judgement.queue.map(name),
+                started_at: judgement.start_ts,
+                attributed_to: judgement.attributed_to(),
+                outcome: judgement.outcome,
+                wait_ms: judgement.wait_nanos.map(ceil_millis),
+                limit_ms: judgement.topic.limit_ms,
+                breaches: names.to_strings(),
+                events: ordered
+                    .iter()
+                    .map(|event| call.event_id(event).to_owned())
+                    .collect(),
+                flags: judgement.flags.clone(),
+                pending: true,
+            });
+        }
+        calls.sort_by(|a, b| a.order_key().cmp(&b.order_key()));
+        calls
+    }
+
+    /// The breached calls of `period` over several engines (the partitions of a topic),
+    /// in ledger order.
+    pub fn merged_breached_calls(engines: &[&Engine], period: Period) -> Vec<BreachedCall> {
+        let mut calls: Vec<BreachedCall> = engines
+            .iter()
+            .flat_map(|engine| engine.breached_calls(period))
+            .collect();
+        calls.sort_by(|a, b| a.order_key().cmp(&b.order_key()));
+        calls
+    }
+}

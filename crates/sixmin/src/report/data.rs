@@ -1,0 +1,101 @@
+//! Everything the files of one report are written from, gathered once: the period
+//! report, the report of each of its days, the breached calls and the breach heat map.
+
+use std::collections::BTreeMap;
+
+use chrono_tz::Tz;
+use sixmin_core::tally::WeekHour;
+use sixmin_core::{BreachedCall, Engine, Period, PeriodReport, Tally};
+
+use crate::exit::{fail, Code, CommandResult};
+
+/// The content of a report, in every format.
+pub struct ReportData {
+    /// The period report (`outputs.md` §2): the source of every number.
+    pub report: PeriodReport,
+    /// The period report of each day of the period, in order.
+    pub days: Vec<PeriodReport>,
+    /// The period's breached calls, in ledger order (start, then call id).
+    pub breached: Vec<BreachedCall>,
+    /// The period's tallies of all tenants and topics together (heat map, queues).
+    pub totals: Tally,
+    /// The pack's time zone.
+    pub zone: Tz,
+}
+
+impl ReportData {
+    /// Gathers the report of `period` over `engines` (one per state or partition).
+    pub fn gather(
+        engines: &[&Engine],
+        period: Period,
+        generated_at: &str,
+        sources: &[String],
+    ) -> CommandResult<ReportData> {
+        let report_of = |period: Period| {
+            Engine::merged_period_report(engines, period, generated_at.to_owned(), sources.to_vec())
+                .ok_or_else(|| {
+                    fail(
+                        Code::State,
+                        "the partitions' checkpoints were written with different rule packs",
+                    )
+                })
+        };
+        let report = report_of(period)?;
+        let days = period.days().map(report_of).collect::<CommandResult<_>>()?;
+        let mut totals = Tally::default();
+        for engine in engines {
+            for tally in engine.period_tallies(period).0.values() {
+                totals.merge(tally);
+            }
+        }
+        let zone = engines
+            .first()
+            .map_or(chrono_tz::UTC, |engine| engine.pack().timezone);
+        Ok(ReportData {
+            report,
+            days,
+            breached: Engine::merged_breached_calls(engines, period),
+            totals,
+            zone,
+        })
+    }
+
+    /// Breached calls per local weekday and hour of their start.
+    pub fn heat_map(&self) -> &BTreeMap<WeekHour, u64> {
+        &self.totals.breached_by_hour
+    }
+
+    /// Queues by breached calls, most first (ties by name).
+    pub fn worst_queues(&self) -> Vec<(&str, u64)> {
+        let mut queues: Vec<(&str, u64)> = self
+            .totals
+            .breached_by_queue
+            .iter()
+            .map(|(queue, calls)| (queue.as_str(), *calls))
+            .collect();
+        queues.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        queues
+    }
+
+    /// Days by breached calls, most first (ties by date); days without breaches left out.
+    pub fn worst_days(&self) -> Vec<&PeriodReport> {
+        let mut days: Vec<&PeriodReport> = self
+            .days
+            .iter()
+            .filter(|day| day.totals.breached_calls > 0)
+            .collect();
+        days.sort_by(|a, b| {
+            b.totals
+                .breached_calls
+                .cmp(&a.totals.breached_calls)
+                .then(a.period.label.cmp(&b.period.label))
+        });
+        days
+    }
+
+    /// Whether every breached call counted has its record (states written before the
+    /// ledger was kept have counts but no records).
+    pub fn ledger_is_complete(&self) -> bool {
+        self.breached.len() as u64 == self.report.totals.breached_calls
+    }
+}
