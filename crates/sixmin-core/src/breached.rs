@@ -10,6 +10,7 @@ use crate::call::Judgement;
 use crate::engine::Engine;
 use crate::idlist::IdList;
 use crate::report::Period;
+use crate::rulebook::RuleIdx;
 use crate::symbols::Sym;
 use crate::time::{ceil_millis, local_date, Nanos};
 use crate::verdict::{Flag, Outcome};
@@ -64,7 +65,7 @@ pub(crate) struct BreachRecord {
     pub outcome: Outcome,
     pub wait_ms: Option<i64>,
     pub limit_ms: i64,
-    pub rules: Box<[Sym]>,
+    pub rules: Box<[RuleIdx]>,
     pub events: IdList,
     pub flags: Vec<Flag>,
 }
@@ -80,15 +81,18 @@ impl Engine {
         call: &crate::call::Call,
         judgement: &Judgement,
     ) {
-        let rules: Box<[Sym]> = judgement
+        let record = self.breach_record(call, judgement);
+        self.breach_ledger.entry(day).or_default().push(record);
+    }
+
+    /// The record of a judged call (its breaches as rule indexes, its evidence packed).
+    fn breach_record(&self, call: &crate::call::Call, judgement: &Judgement) -> BreachRecord {
+        let rules = judgement
             .breaches
-            .names(judgement.topic, &self.rulebook)
-            .as_slice()
-            .iter()
-            .map(|name| self.symbols.intern(name))
+            .rules(judgement.topic, &self.rulebook)
             .collect();
         let ordered = call.events_in_time_order();
-        let record = BreachRecord {
+        BreachRecord {
             call_id: (*call.call_id).into(),
             start_ts: judgement.start_ts,
             attributed_to: judgement.attributed_to(),
@@ -101,8 +105,7 @@ impl Engine {
             rules,
             events: IdList::new(ordered.iter().map(|event| call.event_id(event))),
             flags: judgement.flags.clone(),
-        };
-        self.breach_ledger.entry(day).or_default().push(record);
+        }
     }
 
     /// A kept record, names resolved.
@@ -118,7 +121,11 @@ impl Engine {
             outcome: record.outcome,
             wait_ms: record.wait_ms,
             limit_ms: record.limit_ms,
-            breaches: record.rules.iter().map(|rule| name(*rule)).collect(),
+            breaches: record
+                .rules
+                .iter()
+                .map(|rule| self.rulebook.rule_name(*rule).to_owned())
+                .collect(),
             events: record.events.iter().map(str::to_owned).collect(),
             flags: record.flags.clone(),
             pending: false,
@@ -134,37 +141,52 @@ impl Engine {
             .range(period.first_day()..period.end_day())
             .flat_map(|(_, records)| records.iter().map(|record| self.breached_call(record)))
             .collect();
+        let zone = self.pack.timezone;
+        calls.extend(self.pending_breached_calls(|_, judgement| {
+            period.contains(local_date(judgement.attributed_to(), zone))
+        }));
+        calls.sort_by(|a, b| a.order_key().cmp(&b.order_key()));
+        calls
+    }
+
+    /// The breached call `call_id`, final or pending, if it is one.
+    pub fn breached_call_by_id(&self, call_id: &str) -> Option<BreachedCall> {
+        let kept = self
+            .breach_ledger
+            .values()
+            .flatten()
+            .find(|record| &*record.call_id == call_id);
+        match kept {
+            Some(record) => Some(self.breached_call(record)),
+            None => self
+                .pending_breached_calls(|call, _| &*call.call_id == call_id)
+                .pop(),
+        }
+    }
+
+    /// Pending calls that have breached on what has arrived so far, of those `wanted`.
+    fn pending_breached_calls(
+        &self,
+        wanted: impl Fn(&crate::call::Call, &Judgement) -> bool,
+    ) -> Vec<BreachedCall> {
         let now = self.clock.unwrap_or(i64::MIN);
+        let mut calls = Vec::new();
         for call in self.slots.iter().flatten() {
             let judgement = call.judge(&self.rulebook, Some(now));
-            let names = judgement.breaches.names(judgement.topic, &self.rulebook);
-            if names.as_slice().is_empty()
-                || !period.contains(local_date(judgement.attributed_to(), self.pack.timezone))
-            {
+            let breached = judgement
+                .breaches
+                .rules(judgement.topic, &self.rulebook)
+                .next()
+                .is_some();
+            if !breached || !wanted(call, &judgement) {
                 continue;
             }
-            let ordered = call.events_in_time_order();
-            let name = |sym: Sym| self.symbols.name(sym).to_owned();
+            let record = self.breach_record(call, &judgement);
             calls.push(BreachedCall {
-                call_id: call.call_id.to_string(),
-                tenant: name(judgement.tenant.unwrap_or(self.default_tenant)),
-                topic: name(judgement.topic.topic),
-                queue: judgement.queue.map(name),
-                started_at: judgement.start_ts,
-                attributed_to: judgement.attributed_to(),
-                outcome: judgement.outcome,
-                wait_ms: judgement.wait_nanos.map(ceil_millis),
-                limit_ms: judgement.topic.limit_ms,
-                breaches: names.to_strings(),
-                events: ordered
-                    .iter()
-                    .map(|event| call.event_id(event).to_owned())
-                    .collect(),
-                flags: judgement.flags.clone(),
                 pending: true,
+                ..self.breached_call(&record)
             });
         }
-        calls.sort_by(|a, b| a.order_key().cmp(&b.order_key()));
         calls
     }
 

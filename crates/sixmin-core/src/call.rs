@@ -6,7 +6,7 @@
 //! date as events arrive, so the per-event path never rescans a call.
 
 use crate::event::{CallbackOutcome, EventKind};
-use crate::rulebook::{Resolved, Rulebook};
+use crate::rulebook::{Resolved, RuleIdx, Rulebook};
 use crate::symbols::Sym;
 use crate::time::Nanos;
 use crate::verdict::{Flag, Outcome};
@@ -106,6 +106,14 @@ impl Breaches {
     /// The rule ids, in the fixed order wait, announcement, callback, SMS.
     pub fn names<'r>(self, topic: Resolved, rulebook: &'r Rulebook) -> RuleNames<'r> {
         let mut names = RuleNames::default();
+        for rule in self.rules(topic, rulebook) {
+            names.push(rulebook.rule_name(rule));
+        }
+        names
+    }
+
+    /// The rules broken, as the rulebook's indexes, in the order of [`Breaches::names`].
+    pub fn rules(self, topic: Resolved, rulebook: &Rulebook) -> impl Iterator<Item = RuleIdx> {
         let duties = [
             (Breaches::WAIT, Some(topic.rule)),
             (
@@ -115,12 +123,9 @@ impl Breaches {
             (Breaches::CALLBACK, rulebook.callback.map(|duty| duty.rule)),
             (Breaches::SMS, rulebook.sms.map(|duty| duty.rule)),
         ];
-        for (bit, rule) in duties {
-            if let (true, Some(rule)) = (self.0 & bit != 0, rule) {
-                names.push(rulebook.rule_name(rule));
-            }
-        }
-        names
+        duties
+            .into_iter()
+            .filter_map(move |(bit, rule)| rule.filter(|_| self.0 & bit != 0))
     }
 }
 
@@ -368,7 +373,7 @@ impl Call {
     }
 
     /// Callback attempts in (ts, event id) order; empty for most calls, without allocating.
-    fn attempts(&self) -> Vec<&Recorded> {
+    pub(crate) fn attempts(&self) -> Vec<&Recorded> {
         if self.summary.attempts == 0 {
             return Vec::new();
         }
@@ -381,7 +386,7 @@ impl Call {
         attempts
     }
 
-    fn has_sms_within(&self, from: Nanos, within: Nanos) -> bool {
+    pub(crate) fn has_sms_within(&self, from: Nanos, within: Nanos) -> bool {
         self.events.iter().any(|event| {
             event.kind == EventKind::SmsSent
                 && event.ts >= from

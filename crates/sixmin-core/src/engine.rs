@@ -445,22 +445,7 @@ impl Engine {
             return Disposition::Late(Lateness::AfterVerdict);
         }
         self.counters.accepted += 1;
-        let topic = event.topic.as_deref().map(|name| self.intern_topic(name));
-        let recorded = Recorded {
-            ts: event.ts,
-            kind: event.kind,
-            outcome: event.outcome,
-            id_at: 0,
-            id_len: 0,
-            id_fingerprint: 0,
-            tenant: event
-                .tenant
-                .as_deref()
-                .map(|name| self.symbols.intern(name)),
-            queue: event.queue.as_deref().map(|name| self.symbols.intern(name)),
-            topic,
-            attrs: event.attrs.as_deref().map(Into::into),
-        };
+        let recorded = self.recorded(event);
         // Alarms due before this event's time are raised first, as a live clock would
         // have: the answer at 6:40 comes after the alarm at 6:00, however sparse the input.
         if self.clock.is_none_or(|clock| event.ts > clock) {
@@ -478,6 +463,27 @@ impl Engine {
         self.schedule(slot);
         self.run_due(out);
         Disposition::Accepted
+    }
+
+    /// An event as a call records it (names interned, the topic resolved once).
+    #[inline]
+    pub(crate) fn recorded(&mut self, event: &Event<'_>) -> Recorded {
+        let topic = event.topic.as_deref().map(|name| self.intern_topic(name));
+        Recorded {
+            ts: event.ts,
+            kind: event.kind,
+            outcome: event.outcome,
+            id_at: 0,
+            id_len: 0,
+            id_fingerprint: 0,
+            tenant: event
+                .tenant
+                .as_deref()
+                .map(|name| self.symbols.intern(name)),
+            queue: event.queue.as_deref().map(|name| self.symbols.intern(name)),
+            topic,
+            attrs: event.attrs.as_deref().map(Into::into),
+        }
     }
 
     /// Tells the live view, once, that a call has both its start and its stop.

@@ -16,6 +16,7 @@ pub mod call;
 pub mod decode;
 pub mod engine;
 pub mod event;
+pub mod explain;
 mod idlist;
 pub mod report;
 mod rulebook;
@@ -32,6 +33,7 @@ pub use engine::{
     WaitingGroup,
 };
 pub use event::{CallbackOutcome, Event, EventKind};
+pub use explain::{explain, Explanation};
 pub use report::{CalendarTallies, Period, PeriodReport};
 pub use snapshot::{Snapshot, SnapshotError, SNAPSHOT_FORMAT};
 pub use tally::{Tally, WaitHistogram};

@@ -124,6 +124,12 @@ impl Rulebook {
     }
 
     /// The rule id behind an index.
+    pub fn rule_index(&self, name: &str) -> Option<RuleIdx> {
+        let index = self.rule_names.iter().position(|known| known == name)?;
+        RuleIdx::try_from(index).ok()
+    }
+
+    /// The name of a rule index (empty if unknown).
     pub fn rule_name(&self, rule: RuleIdx) -> &str {
         self.rule_names
             .get(usize::from(rule))

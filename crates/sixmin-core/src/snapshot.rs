@@ -485,8 +485,12 @@ impl Engine {
                 rules: call
                     .breaches
                     .iter()
-                    .map(|rule| self.symbols.intern(rule))
-                    .collect(),
+                    .map(|rule| {
+                        self.rulebook.rule_index(rule).ok_or_else(|| {
+                            SnapshotError::Damaged(format!("rule `{rule}` is not in the pack"))
+                        })
+                    })
+                    .collect::<Result<_, _>>()?,
                 events: IdList::new(call.events.iter().map(String::as_str)),
                 flags: call.flags.clone(),
             };

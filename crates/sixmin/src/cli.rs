@@ -23,6 +23,8 @@ enum Command {
     /// Print the period report of a state directory or of the service's checkpoints
     /// (outputs.md §2).
     Report(ReportArgs),
+    /// Explain one call: its events, the topic and limit applied, each rule's arithmetic.
+    Explain(crate::explain::ExplainArgs),
     /// Run a simulated call centre judged live: status page, metrics, live breaches.
     Demo(DemoArgs),
     /// Write a simulated call centre's events (contract v1, JSON Lines).
@@ -242,6 +244,7 @@ impl Cli {
             Command::Replay(args) => crate::replay::run(args),
             Command::Run(args) => crate::run::run(args),
             Command::Report(args) => crate::report::run(args),
+            Command::Explain(args) => crate::explain::run(args),
             Command::Demo(args) => crate::demo::run(args),
             Command::Simulate(args) => crate::simulate::run(args),
             Command::Rules { command } => match command {

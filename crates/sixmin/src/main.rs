@@ -10,6 +10,7 @@ mod cli;
 mod clock;
 mod demo;
 mod exit;
+mod explain;
 mod input;
 mod live;
 mod replay;

@@ -43,36 +43,6 @@ fn report_dir(state: &Path, month: &str, out: &Path) {
     ]);
 }
 
-/// A CSV file as maps from header to cell.
-fn read_csv(path: &Path) -> Vec<BTreeMap<String, String>> {
-    let mut reader = csv::Reader::from_path(path).unwrap();
-    let header: Vec<String> = reader
-        .headers()
-        .unwrap()
-        .iter()
-        .map(str::to_owned)
-        .collect();
-    reader
-        .records()
-        .map(|record| {
-            header
-                .iter()
-                .cloned()
-                .zip(record.unwrap().iter().map(str::to_owned))
-                .collect()
-        })
-        .collect()
-}
-
-/// A JSON number or null as the CSV writes it.
-fn as_cell(value: &Value) -> String {
-    if value.is_null() {
-        String::new()
-    } else {
-        value.to_string()
-    }
-}
-
 #[test]
 fn the_csv_summary_carries_the_json_reports_numbers_column_for_column() {
     let work = tempfile::tempdir().unwrap();

@@ -76,28 +76,6 @@ fn all_formats(state: &Path, month: &str) -> (PathBuf, Value) {
     (out, serde_json::from_str(&text).unwrap())
 }
 
-/// A CSV file as maps from header to cell.
-fn read_csv(path: &Path) -> Vec<BTreeMap<String, String>> {
-    let mut reader = csv::Reader::from_path(path).unwrap();
-    let header: Vec<String> = reader
-        .headers()
-        .unwrap()
-        .iter()
-        .map(str::to_owned)
-        .collect();
-    reader
-        .records()
-        .map(|record| {
-            let record = record.unwrap();
-            header
-                .iter()
-                .cloned()
-                .zip(record.iter().map(str::to_owned))
-                .collect()
-        })
-        .collect()
-}
-
 /// The workbook as openpyxl reads it: sheet name → rows of cells.
 fn read_xlsx(path: &Path) -> BTreeMap<String, Vec<Vec<Value>>> {
     let script = repo_root().join("crates/sixmin/tests/fixtures/read_xlsx.py");
@@ -162,8 +140,8 @@ fn the_breached_call_ledger_has_exactly_the_breached_verdicts_with_their_evidenc
         assert_eq!(line["breaches"], rules.join(";"));
         let events: Value = serde_json::from_str(&line["events"]).unwrap();
         assert_eq!(events, verdict["events"], "evidence of {}", line["call_id"]);
-        assert_eq!(line["wait_ms"], as_text(&verdict["wait_ms"]));
-        assert_eq!(line["limit_ms"], as_text(&verdict["limit_ms"]));
+        assert_eq!(line["wait_ms"], as_cell(&verdict["wait_ms"]));
+        assert_eq!(line["limit_ms"], as_cell(&verdict["limit_ms"]));
         assert_eq!(line["topic"], verdict["topic"].as_str().unwrap());
         assert_eq!(line["pending"], "false");
     }
@@ -182,14 +160,6 @@ fn the_breached_call_ledger_has_exactly_the_breached_verdicts_with_their_evidenc
         day_lines, 31,
         "every day, the 25-hour day of the DST change included"
     );
-}
-
-fn as_text(value: &Value) -> String {
-    if value.is_null() {
-        String::new()
-    } else {
-        value.to_string()
-    }
 }
 
 #[test]
@@ -384,4 +354,63 @@ fn a_month_of_one_call_and_a_month_where_every_call_breaches_give_sensible_files
     let sheets = read_xlsx(&out.join("report-2026-09.xlsx"));
     assert!(table(&sheets, "Breached calls").is_empty());
     assert_eq!(table(&sheets, "Daily").len(), 30);
+}
+
+#[test]
+fn explain_shows_a_breached_calls_events_arithmetic_and_ledger_line() {
+    let work = tempfile::tempdir().unwrap();
+    let state = replayed(
+        work.path(),
+        &fault_call("c-late", "2026-10-05T07:00:00.000Z", 400),
+    );
+    let events = work.path().join("events.jsonl");
+    let text = sixmin_ok(&[
+        "explain",
+        "c-late",
+        "--events",
+        path_str(&events),
+        "--state",
+        path_str(&state),
+    ]);
+    assert!(
+        text.contains("topic fault, limit 360 s (IL-6MIN), outcome answered"),
+        "{text}"
+    );
+    assert!(
+        text.contains("2026-10-05 10:00:00.000 +03:00"),
+        "local time: {text}"
+    );
+    assert!(
+        text.contains("IL-6MIN      BROKEN     answered 400 s after dialing > 360 s"),
+        "{text}"
+    );
+    assert!(
+        text.contains("verdict: breached IL-6MIN, IL-ANNOUNCE"),
+        "{text}"
+    );
+    assert!(
+        text.contains("ledger of breached calls: IL-6MIN, IL-ANNOUNCE (final)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("evidence: c-late:1 c-late:2 c-late:3 c-late:4"),
+        "{text}"
+    );
+
+    let json: Value = serde_json::from_str(&sixmin_ok(&[
+        "explain",
+        "c-late",
+        "--state",
+        path_str(&state),
+        "--format",
+        "json",
+    ]))
+    .unwrap();
+    assert_eq!(json["ledger"]["wait_ms"], 400_000);
+    assert!(json["explanation"].is_null(), "no events given");
+
+    let unknown = sixmin(&["explain", "c-none", "--events", path_str(&events)]);
+    assert_eq!(exit_code(&unknown), 3);
+    assert!(String::from_utf8_lossy(&unknown.stderr)
+        .contains("call `c-none` is not in the given events"));
 }

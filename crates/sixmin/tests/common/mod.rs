@@ -202,3 +202,33 @@ pub fn dashboard_files() -> Vec<(String, serde_json::Value)> {
     found.sort_by(|a, b| a.0.cmp(&b.0));
     found
 }
+
+/// A CSV file as maps from header to cell.
+pub fn read_csv(path: &Path) -> Vec<std::collections::BTreeMap<String, String>> {
+    let mut reader = csv::Reader::from_path(path).unwrap();
+    let header: Vec<String> = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    reader
+        .records()
+        .map(|record| {
+            header
+                .iter()
+                .cloned()
+                .zip(record.unwrap().iter().map(str::to_owned))
+                .collect()
+        })
+        .collect()
+}
+
+/// A JSON number or null as the CSV files write it (null is an empty cell).
+pub fn as_cell(value: &serde_json::Value) -> String {
+    if value.is_null() {
+        String::new()
+    } else {
+        value.to_string()
+    }
+}
