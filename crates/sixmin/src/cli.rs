@@ -218,6 +218,9 @@ pub struct ReportArgs {
     /// Where to write the report; `-` is standard output.
     #[arg(long, value_name = "FILE", default_value = "-")]
     pub out: PathBuf,
+    /// Language of the PDF: `en` (default), `he` (right to left), or both (`en,he`).
+    #[arg(long, value_name = "LANG", default_value = "en")]
+    pub lang: String,
     /// The report's `generated_at` (RFC 3339); default: now. For reproducible reports.
     #[arg(long, value_name = "RFC3339", env = "SIXMIN_GENERATED_AT")]
     pub generated_at: Option<String>,

@@ -56,7 +56,7 @@ fn october(dir: &Path, calls: u32, keep: impl Fn(&str) -> bool) -> PathBuf {
     replayed(dir, &lines)
 }
 
-/// Every format of `month` into `dir/out`; the JSON report.
+/// Every format of `month` (the PDF in both languages) into `dir/out`; the JSON report.
 fn all_formats(state: &Path, month: &str) -> (PathBuf, Value) {
     let out = state.parent().unwrap().join(format!("out-{month}"));
     sixmin_ok(&[
@@ -66,12 +66,18 @@ fn all_formats(state: &Path, month: &str) -> (PathBuf, Value) {
         "--month",
         month,
         "--format",
-        "json,csv,xlsx",
+        "json,csv,xlsx,pdf",
+        "--lang",
+        "en,he",
         "--out",
         path_str(&out),
         "--generated-at",
         GENERATED_AT,
     ]);
+    for lang in ["en", "he"] {
+        let pdf = std::fs::read(out.join(format!("report-{month}-{lang}.pdf"))).unwrap();
+        assert!(pdf.starts_with(b"%PDF-"), "a PDF in {lang}");
+    }
     let text = std::fs::read_to_string(out.join(format!("report-{month}.json"))).unwrap();
     (out, serde_json::from_str(&text).unwrap())
 }

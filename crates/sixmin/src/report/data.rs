@@ -9,6 +9,14 @@ use sixmin_core::{BreachedCall, Engine, Period, PeriodReport, Tally};
 
 use crate::exit::{fail, Code, CommandResult};
 
+/// What the human formats say beyond the report itself.
+pub struct Provenance<'a> {
+    /// The product version that wrote the file.
+    pub product_version: &'a str,
+    /// SHA-256 of the JSON report of the same call.
+    pub report_sha256: &'a str,
+}
+
 /// The content of a report, in every format.
 pub struct ReportData {
     /// The period report (`outputs.md` §2): the source of every number.

@@ -10,14 +10,17 @@ pub enum Format {
     Csv,
     /// One XLSX workbook with a sheet per part of the report.
     Xlsx,
+    /// A PDF for signing and filing, per language.
+    Pdf,
 }
 
 impl Format {
     /// Every format, by its `--format` name.
-    const ALL: [(&'static str, Format); 3] = [
+    const ALL: [(&'static str, Format); 4] = [
         ("json", Format::Json),
         ("csv", Format::Csv),
         ("xlsx", Format::Xlsx),
+        ("pdf", Format::Pdf),
     ];
 }
 
@@ -56,7 +59,7 @@ mod tests {
         );
         let error = parse_list("json,pdfx").unwrap_err();
         assert!(
-            error.contains("`pdfx`") && error.contains("json, csv, xlsx"),
+            error.contains("`pdfx`") && error.contains("json, csv, xlsx, pdf"),
             "{error}"
         );
     }

@@ -9,6 +9,7 @@ mod csv;
 mod data;
 mod formats;
 mod manifest;
+mod pdf;
 mod xlsx;
 
 use std::io::Write;
@@ -50,6 +51,18 @@ impl Judged {
 pub fn run(args: ReportArgs) -> CommandResult {
     let formats =
         formats::parse_list(&args.format).map_err(|message| fail(Code::Usage, message))?;
+    let langs = args
+        .lang
+        .split(',')
+        .map(|code| {
+            pdf::Lang::parse(code.trim()).ok_or_else(|| {
+                fail(
+                    Code::Usage,
+                    format!("language `{code}` is not supported; use en, he or en,he"),
+                )
+            })
+        })
+        .collect::<CommandResult<Vec<_>>>()?;
     let period = match (&args.month, &args.day) {
         (Some(month), _) => Period::parse_month(month).ok_or_else(|| {
             fail(
@@ -100,7 +113,7 @@ pub fn run(args: ReportArgs) -> CommandResult {
     if to_directory {
         let refs: Vec<&Engine> = judged.engines.iter().collect();
         let data = ReportData::gather(&refs, period, &generated_at, &judged.sources)?;
-        return write_directory(&args.out, &formats, &data);
+        return write_directory(&args.out, &formats, &langs, &data);
     }
     let report = judged.report(period, &generated_at)?;
     let json = report.to_json();
@@ -117,7 +130,12 @@ pub fn run(args: ReportArgs) -> CommandResult {
 }
 
 /// Writes each format's files into `dir`, then the manifest of everything written.
-fn write_directory(dir: &Path, formats: &[Format], data: &ReportData) -> CommandResult {
+fn write_directory(
+    dir: &Path,
+    formats: &[Format],
+    langs: &[pdf::Lang],
+    data: &ReportData,
+) -> CommandResult {
     std::fs::create_dir_all(dir)
         .with_context(|| format!("creating `{}`", dir.display()))
         .code(Code::Output)?;
@@ -125,6 +143,10 @@ fn write_directory(dir: &Path, formats: &[Format], data: &ReportData) -> Command
     let json = report.to_json();
     let report_sha256 = manifest::sha256_hex(json.as_bytes());
     let label = &report.period.label;
+    let provenance = data::Provenance {
+        product_version: env!("CARGO_PKG_VERSION"),
+        report_sha256: &report_sha256,
+    };
     let mut files: Vec<(String, Vec<u8>)> = Vec::new();
     for format in formats {
         match format {
@@ -142,14 +164,18 @@ fn write_directory(dir: &Path, formats: &[Format], data: &ReportData) -> Command
                 ));
             }
             Format::Xlsx => {
-                let provenance = xlsx::Provenance {
-                    product_version: env!("CARGO_PKG_VERSION"),
-                    report_sha256: &report_sha256,
-                };
                 let bytes = xlsx::workbook(data, &provenance)
                     .context("writing the XLSX workbook")
                     .code(Code::Output)?;
                 files.push((format!("report-{label}.xlsx"), bytes));
+            }
+            Format::Pdf => {
+                for lang in langs {
+                    let bytes = pdf::render(data, *lang, &provenance).map_err(|error| {
+                        fail(Code::Internal, format!("laying out the PDF: {error}"))
+                    })?;
+                    files.push((format!("report-{label}-{}.pdf", lang.code()), bytes));
+                }
             }
         }
     }

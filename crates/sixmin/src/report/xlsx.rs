@@ -14,15 +14,7 @@ use sixmin_core::tally::WeekHour;
 use super::csv::{
     data_quality_lines, ledger_record, summary_header, DAILY_COLUMNS, LEDGER_COLUMNS,
 };
-use super::data::ReportData;
-
-/// What the cover and integrity sheets say beyond the report itself.
-pub struct Provenance<'a> {
-    /// The product version that wrote the file.
-    pub product_version: &'a str,
-    /// SHA-256 of the JSON report of the same call.
-    pub report_sha256: &'a str,
-}
+use super::data::{Provenance, ReportData};
 
 /// A cell: a number, a text or nothing (JSON's `null`).
 enum Cell {
