@@ -218,7 +218,8 @@ pub struct ReportArgs {
     /// Where to write the report; `-` is standard output.
     #[arg(long, value_name = "FILE", default_value = "-")]
     pub out: PathBuf,
-    /// Language of the PDF: `en` (default), `he` (right to left), or both (`en,he`).
+    /// Language of the PDF and HTML: `en` (default), `he` (right to left), or both
+    /// (`en,he`).
     #[arg(long, value_name = "LANG", default_value = "en")]
     pub lang: String,
     /// The report's `generated_at` (RFC 3339); default: now. For reproducible reports.

@@ -1,7 +1,8 @@
-//! `sixmin report --format pdf --lang en,he`: the PDF of a simulated month, read back with
-//! poppler (`pdftotext`, `pdftoppm`): every summary row, and the totals, carry the JSON
-//! report's numbers in English and in Hebrew; the Hebrew text layer holds real Hebrew
-//! words; every page renders; two runs give the same bytes.
+//! `sixmin report --format pdf,html --lang en,he`: the PDF of a simulated month, read back
+//! with poppler (`pdftotext`, `pdftoppm`): every summary row, and the totals, carry the
+//! JSON report's numbers in English and in Hebrew; the Hebrew text layer holds real
+//! Hebrew words; every page renders; two runs give the same bytes. The HTML page carries
+//! the same rows, right to left in Hebrew.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -49,7 +50,7 @@ fn pdfs(state: &Path, out: &Path) {
         "--month",
         "2026-10",
         "--format",
-        "json,pdf",
+        "json,pdf,html",
         "--lang",
         "en,he",
         "--out",
@@ -210,6 +211,51 @@ fn the_pdf_in_english_and_hebrew_carries_the_json_reports_numbers() {
         assert!(
             std::fs::read(out.join(&name)).unwrap() == std::fs::read(again.join(&name)).unwrap(),
             "{name} differs between runs"
+        );
+    }
+}
+
+#[test]
+fn the_html_page_carries_the_same_rows_and_reads_right_to_left_in_hebrew() {
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("out");
+    let report = october_pdfs(work.path(), &out);
+    for (lang, dir, total_label, heading) in [
+        ("en", "ltr", "Total", "Summary by topic"),
+        ("he", "rtl", "סה״כ", "סיכום לפי נושא"),
+    ] {
+        let html =
+            std::fs::read_to_string(out.join(format!("report-2026-10-{lang}.html"))).unwrap();
+        assert!(html.contains(&format!("<html lang=\"{lang}\" dir=\"{dir}\">")));
+        assert!(html.contains(&format!("<h2>{heading}</h2>")));
+        assert!(
+            !html.contains("<script") && !html.contains("http"),
+            "self-contained"
+        );
+        let row_html =
+            |cells: Vec<String>| format!("<tr><td>{}</td></tr>", cells.join("</td><td>"));
+        for row in report["rows"].as_array().unwrap() {
+            let first = [
+                row["tenant"].as_str().unwrap().to_owned(),
+                row["topic"].as_str().unwrap().to_owned(),
+            ];
+            let expected = row_html(expected_cells(row, &first));
+            assert!(html.contains(&expected), "{lang}: no row {expected}");
+        }
+        let total = expected_cells(&report["totals"], &[String::new(), total_label.to_owned()]);
+        assert!(
+            html.contains(&format!(
+                "<tr class=\"total\"><td>{}</td></tr>",
+                total.join("</td><td>")
+            )),
+            "{lang}: totals"
+        );
+        let breached = report["totals"]["breached_calls"].as_u64().unwrap() as usize;
+        let ledger_rows = html.matches("<td>c-2026").count();
+        assert_eq!(
+            ledger_rows,
+            breached.min(200),
+            "{lang}: the first 200 breached calls"
         );
     }
 }

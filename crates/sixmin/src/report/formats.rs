@@ -12,15 +12,18 @@ pub enum Format {
     Xlsx,
     /// A PDF for signing and filing, per language.
     Pdf,
+    /// One self-contained HTML page, per language.
+    Html,
 }
 
 impl Format {
     /// Every format, by its `--format` name.
-    const ALL: [(&'static str, Format); 4] = [
+    const ALL: [(&'static str, Format); 5] = [
         ("json", Format::Json),
         ("csv", Format::Csv),
         ("xlsx", Format::Xlsx),
         ("pdf", Format::Pdf),
+        ("html", Format::Html),
     ];
 }
 
@@ -59,7 +62,7 @@ mod tests {
         );
         let error = parse_list("json,pdfx").unwrap_err();
         assert!(
-            error.contains("`pdfx`") && error.contains("json, csv, xlsx, pdf"),
+            error.contains("`pdfx`") && error.contains("json, csv, xlsx, pdf, html"),
             "{error}"
         );
     }

@@ -8,8 +8,11 @@
 mod csv;
 mod data;
 mod formats;
+mod html;
+mod labels;
 mod manifest;
 mod pdf;
+mod people;
 mod xlsx;
 
 use std::io::Write;
@@ -55,7 +58,7 @@ pub fn run(args: ReportArgs) -> CommandResult {
         .lang
         .split(',')
         .map(|code| {
-            pdf::Lang::parse(code.trim()).ok_or_else(|| {
+            labels::Lang::parse(code.trim()).ok_or_else(|| {
                 fail(
                     Code::Usage,
                     format!("language `{code}` is not supported; use en, he or en,he"),
@@ -133,7 +136,7 @@ pub fn run(args: ReportArgs) -> CommandResult {
 fn write_directory(
     dir: &Path,
     formats: &[Format],
-    langs: &[pdf::Lang],
+    langs: &[labels::Lang],
     data: &ReportData,
 ) -> CommandResult {
     std::fs::create_dir_all(dir)
@@ -175,6 +178,12 @@ fn write_directory(
                         fail(Code::Internal, format!("laying out the PDF: {error}"))
                     })?;
                     files.push((format!("report-{label}-{}.pdf", lang.code()), bytes));
+                }
+            }
+            Format::Html => {
+                for lang in langs {
+                    let bytes = html::render(data, *lang, &provenance);
+                    files.push((format!("report-{label}-{}.html", lang.code()), bytes));
                 }
             }
         }
