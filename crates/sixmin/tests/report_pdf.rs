@@ -91,8 +91,12 @@ fn seconds(ms: &Value) -> String {
         .map_or("–".to_owned(), |ms| format!("{:.1}", ms as f64 / 1000.0))
 }
 
-/// A summary row as the PDF prints it, in reading order (left to right in English).
-fn expected_cells(row: &Value, first: &[String]) -> Vec<String> {
+/// The built-in pack's compliance target.
+const TARGET: f64 = 0.99;
+
+/// A summary row as the PDF and HTML print it, in reading order (`lang` for the words of
+/// the target column).
+fn expected_cells(row: &Value, first: &[String], lang: &str) -> Vec<String> {
     let mut cells: Vec<String> = first.to_vec();
     cells.push(
         row["limit_ms"]
@@ -111,7 +115,20 @@ fn expected_cells(row: &Value, first: &[String]) -> Vec<String> {
         cells.push(row[field].to_string());
     }
     cells.push(percent(&row["compliance_ratio"]));
-    for quantile in ["p50", "p95", "max"] {
+    let met = row["compliance_ratio"]
+        .as_f64()
+        .map(|ratio| ratio >= TARGET);
+    cells.push(
+        match (met, lang) {
+            (Some(true), "en") => "met",
+            (Some(false), "en") => "below",
+            (Some(true), _) => "עומד",
+            (Some(false), _) => "מתחת",
+            (None, _) => "–",
+        }
+        .to_owned(),
+    );
+    for quantile in ["p50", "p90", "p95", "p99", "max"] {
         cells.push(seconds(&row["answer_wait_ms"][quantile]));
     }
     cells
@@ -164,13 +181,17 @@ fn the_pdf_in_english_and_hebrew_carries_the_json_reports_numbers() {
                 row["tenant"].as_str().unwrap().to_owned(),
                 row["topic"].as_str().unwrap().to_owned(),
             ];
-            let cells = visual(expected_cells(row, &first));
+            let cells = visual(expected_cells(row, &first, lang));
             assert!(has_line(&text, &cells), "{lang}: no line {cells:?}");
             rows += 1;
         }
         assert!(rows > 10);
         let total = visual(
-            expected_cells(&report["totals"], &[String::new(), total_label.to_owned()])[1..]
+            expected_cells(
+                &report["totals"],
+                &[String::new(), total_label.to_owned()],
+                lang,
+            )[1..]
                 .to_vec(),
         );
         assert!(has_line(&text, &total), "{lang}: no totals line {total:?}");
@@ -239,10 +260,14 @@ fn the_html_page_carries_the_same_rows_and_reads_right_to_left_in_hebrew() {
                 row["tenant"].as_str().unwrap().to_owned(),
                 row["topic"].as_str().unwrap().to_owned(),
             ];
-            let expected = row_html(expected_cells(row, &first));
+            let expected = row_html(expected_cells(row, &first, lang));
             assert!(html.contains(&expected), "{lang}: no row {expected}");
         }
-        let total = expected_cells(&report["totals"], &[String::new(), total_label.to_owned()]);
+        let total = expected_cells(
+            &report["totals"],
+            &[String::new(), total_label.to_owned()],
+            lang,
+        );
         assert!(
             html.contains(&format!(
                 "<tr class=\"total\"><td>{}</td></tr>",

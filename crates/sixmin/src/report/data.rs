@@ -29,6 +29,8 @@ pub struct ReportData {
     pub totals: Tally,
     /// The pack's time zone.
     pub zone: Tz,
+    /// The pack's compliance target (an internal alerting target, not a legal limit).
+    pub target_ratio: f64,
 }
 
 impl ReportData {
@@ -59,12 +61,16 @@ impl ReportData {
         let zone = engines
             .first()
             .map_or(chrono_tz::UTC, |engine| engine.pack().timezone);
+        let target_ratio = engines
+            .first()
+            .map_or(1.0, |engine| engine.pack().target_ratio);
         Ok(ReportData {
             report,
             days,
             breached: Engine::merged_breached_calls(engines, period),
             totals,
             zone,
+            target_ratio,
         })
     }
 

@@ -140,11 +140,13 @@ pub fn render(data: &ReportData, lang: Lang, provenance: &Provenance<'_>) -> Vec
         Some(&summary["total"]),
     );
     out.push_str(&format!("<h2>{}</h2>\n", label("by_rule")));
-    let header = Value::from(vec![
-        content["labels"]["rule"].clone(),
-        content["labels"]["breaches"].clone(),
-    ]);
-    table(&mut out, Some(&header), &content["by_rule"], None);
+    let by_rule = &content["by_rule"];
+    table(
+        &mut out,
+        Some(&by_rule["header"]),
+        &by_rule["rows"],
+        Some(&by_rule["total"]),
+    );
     let days: &[Value] = content["days"].as_array().map_or(&[], Vec::as_slice);
     out.push_str(&format!("<h2>{}</h2>\n", label("daily")));
     bars(&mut out, days, ("ratio", "ratio_text"), 1.0, "#2e7d32", &[]);

@@ -33,7 +33,7 @@ pub fn seconds(ms: Option<u64>) -> String {
 /// The summary columns of the PDF, in order: (label key, cell of a row).
 type Column = (&'static str, fn(&ReportRow) -> String);
 
-const SUMMARY_COLUMNS: [Column; 13] = [
+const SUMMARY_COLUMNS: [Column; 15] = [
     ("topic", |row| row.topic.clone()),
     ("limit", |row| {
         row.limit_ms
@@ -48,7 +48,9 @@ const SUMMARY_COLUMNS: [Column; 13] = [
     ("breached", |row| count(row.breached_calls)),
     ("compliance", |row| percent(row.compliance_ratio)),
     ("wait_p50", |row| seconds(row.answer_wait_ms.p50)),
+    ("wait_p90", |row| seconds(row.answer_wait_ms.p90)),
     ("wait_p95", |row| seconds(row.answer_wait_ms.p95)),
+    ("wait_p99", |row| seconds(row.answer_wait_ms.p99)),
     ("wait_max", |row| seconds(row.answer_wait_ms.max)),
 ];
 
@@ -66,13 +68,34 @@ pub fn content(data: &ReportData, lang: Lang, provenance: &Provenance<'_>) -> Va
     if several_tenants {
         header.push(label("tenant"));
     }
-    header.extend(SUMMARY_COLUMNS.iter().map(|(key, _)| label(key)));
+    // The target column follows the compliance column.
+    let target_at = SUMMARY_COLUMNS
+        .iter()
+        .position(|(key, _)| *key == "compliance")
+        .map_or(0, |at| at + 1);
+    let target_header = format!("{} {}", label("target"), percent(Some(data.target_ratio)));
+    for (at, (key, _)) in SUMMARY_COLUMNS.iter().enumerate() {
+        if at == target_at {
+            header.push(&target_header);
+        }
+        header.push(label(key));
+    }
     let cells = |row: &ReportRow| -> Vec<String> {
         let mut cells = Vec::new();
         if several_tenants {
             cells.push(row.tenant.clone());
         }
-        cells.extend(SUMMARY_COLUMNS.iter().map(|(_, cell)| cell(row)));
+        for (at, (_, cell)) in SUMMARY_COLUMNS.iter().enumerate() {
+            if at == target_at {
+                let verdict = match row.compliance_ratio {
+                    Some(ratio) if ratio >= data.target_ratio => label("target_met"),
+                    Some(_) => label("target_missed"),
+                    None => "–",
+                };
+                cells.push(verdict.to_owned());
+            }
+            cells.push(cell(row));
+        }
         cells
     };
     let mut total = cells(&report.totals);
@@ -80,16 +103,40 @@ pub fn content(data: &ReportData, lang: Lang, provenance: &Provenance<'_>) -> Va
     if several_tenants {
         total[0] = String::new();
     }
+    // Breaches per rule: a line per tenant and topic, a column per rule, then the totals.
     let (rules, _) = summary_header(report);
-    let by_rule: Vec<Vec<String>> = rules
+    let mut by_rule_header: Vec<String> = Vec::new();
+    if several_tenants {
+        by_rule_header.push(label("tenant").to_owned());
+    }
+    by_rule_header.push(label("topic").to_owned());
+    by_rule_header.extend(rules.iter().cloned());
+    let rule_cells = |row: &ReportRow, first: Vec<String>| -> Vec<String> {
+        let mut cells = first;
+        cells.extend(
+            rules
+                .iter()
+                .map(|rule| count(row.breaches.get(rule).copied().unwrap_or(0))),
+        );
+        cells
+    };
+    let by_rule: Vec<Vec<String>> = report
+        .rows
         .iter()
-        .map(|rule| {
-            vec![
-                rule.clone(),
-                count(report.totals.breaches.get(rule).copied().unwrap_or(0)),
-            ]
+        .map(|row| {
+            let mut first = Vec::new();
+            if several_tenants {
+                first.push(row.tenant.clone());
+            }
+            first.push(row.topic.clone());
+            rule_cells(row, first)
         })
         .collect();
+    let mut by_rule_total_first = vec![label("total").to_owned()];
+    if several_tenants {
+        by_rule_total_first.insert(0, String::new());
+    }
+    let by_rule_total = rule_cells(&report.totals, by_rule_total_first);
     let mut limits: Vec<i64> = report.rows.iter().filter_map(|row| row.limit_ms).collect();
     limits.sort_unstable();
     limits.dedup();
@@ -271,11 +318,13 @@ pub fn content(data: &ReportData, lang: Lang, provenance: &Provenance<'_>) -> Va
             [label("period"), period],
             [label("timezone"), report.period.timezone],
             [label("rule_pack"), format!("{} {}", report.rule_pack.name, report.rule_pack.version)],
+            [label("pack_sha256"), report.rule_pack.sha256],
+            [label("target"), percent(Some(data.target_ratio))],
             [label("generated"), generated],
             [label("product"), format!("sixmin {}", provenance.product_version)],
         ],
         "summary": {"header": header, "rows": report.rows.iter().map(cells).collect::<Vec<_>>(), "total": total},
-        "by_rule": by_rule,
+        "by_rule": {"header": by_rule_header, "rows": by_rule, "total": by_rule_total},
         "days": days,
         "limits_s": limits.iter().map(|ms| *ms as f64 / 1000.0).collect::<Vec<_>>(),
         "heat": {"hours": (0..24).map(|hour| format!("{hour:02}")).collect::<Vec<_>>(), "rows": heat_rows},

@@ -203,6 +203,10 @@ fn cover_lines(data: &ReportData, provenance: &Provenance<'_>) -> Vec<Vec<Cell>>
         text_pair("rule_pack", &report.rule_pack.name),
         text_pair("rule_pack_version", &report.rule_pack.version),
         text_pair("rule_pack_sha256", &report.rule_pack.sha256),
+        vec![
+            Cell::Text("target_ratio".to_owned()),
+            Cell::Ratio(data.target_ratio),
+        ],
         text_pair("generated_at", &report.generated_at),
         text_pair("product", &format!("sixmin {}", provenance.product_version)),
     ];
