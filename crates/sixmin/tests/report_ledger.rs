@@ -36,17 +36,7 @@ fn replayed(dir: &Path, lines: &[String]) -> PathBuf {
 /// lines for which `keep` holds.
 fn october(dir: &Path, calls: u32, keep: impl Fn(&str) -> bool) -> PathBuf {
     let all = dir.join("all.jsonl");
-    sixmin_ok(&[
-        "simulate",
-        "--date",
-        "2026-10-01",
-        "--days",
-        "31",
-        "--calls-per-day",
-        &calls.to_string(),
-        "--out",
-        path_str(&all),
-    ]);
+    simulate_october(&all, calls);
     let lines: Vec<String> = std::fs::read_to_string(&all)
         .unwrap()
         .lines()

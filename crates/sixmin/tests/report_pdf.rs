@@ -17,17 +17,7 @@ use serde_json::Value;
 /// both languages into `out`.
 fn october_pdfs(work: &Path, out: &Path) -> Value {
     let events = work.join("october.jsonl");
-    sixmin_ok(&[
-        "simulate",
-        "--date",
-        "2026-10-01",
-        "--days",
-        "31",
-        "--calls-per-day",
-        "300",
-        "--out",
-        path_str(&events),
-    ]);
+    simulate_october(&events, 300);
     let state = work.join("state");
     sixmin_ok(&[
         "replay",

@@ -232,3 +232,19 @@ pub fn as_cell(value: &serde_json::Value) -> String {
         value.to_string()
     }
 }
+
+/// Writes a simulated October 2026 (the clocks go back on the 25th), `calls` a day, as
+/// JSON Lines to `path`.
+pub fn simulate_october(path: &Path, calls: u32) {
+    sixmin_ok(&[
+        "simulate",
+        "--date",
+        "2026-10-01",
+        "--days",
+        "31",
+        "--calls-per-day",
+        &calls.to_string(),
+        "--out",
+        path_str(path),
+    ]);
+}
