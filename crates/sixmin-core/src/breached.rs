@@ -56,7 +56,7 @@ impl BreachedCall {
 /// What the engine keeps of a final breached call (names as symbols, ids packed).
 #[derive(Debug, Clone)]
 pub(crate) struct BreachRecord {
-    pub call_id: Box<str>,
+    pub call_id: crate::call::CallId,
     pub start_ts: Option<Nanos>,
     pub attributed_to: Nanos,
     pub tenant: Sym,
@@ -65,9 +65,36 @@ pub(crate) struct BreachRecord {
     pub outcome: Outcome,
     pub wait_ms: Option<i64>,
     pub limit_ms: i64,
-    pub rules: Box<[RuleIdx]>,
+    pub rules: RuleList,
     pub events: IdList,
     pub flags: Vec<Flag>,
+}
+
+/// The rules a call broke (at most one per duty: four), without allocating.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct RuleList {
+    rules: [RuleIdx; 4],
+    len: u8,
+}
+
+impl RuleList {
+    /// The rules, in the order they were added.
+    pub fn iter(&self) -> impl Iterator<Item = &RuleIdx> {
+        self.rules.iter().take(usize::from(self.len))
+    }
+}
+
+impl FromIterator<RuleIdx> for RuleList {
+    fn from_iter<I: IntoIterator<Item = RuleIdx>>(rules: I) -> Self {
+        let mut list = RuleList::default();
+        for rule in rules {
+            if let Some(slot) = list.rules.get_mut(usize::from(list.len)) {
+                *slot = rule;
+                list.len += 1;
+            }
+        }
+        list
+    }
 }
 
 /// Final breached calls by the local day they are attributed to.
@@ -81,19 +108,25 @@ impl Engine {
         call: &crate::call::Call,
         judgement: &Judgement,
     ) {
-        let record = self.breach_record(call, judgement);
+        let mut order = std::mem::take(&mut self.scratch_order);
+        let record = self.breach_record(call, judgement, &mut order);
+        self.scratch_order = order;
         self.breach_ledger.entry(day).or_default().push(record);
     }
 
     /// The record of a judged call (its breaches as rule indexes, its evidence packed).
-    fn breach_record(&self, call: &crate::call::Call, judgement: &Judgement) -> BreachRecord {
+    fn breach_record(
+        &self,
+        call: &crate::call::Call,
+        judgement: &Judgement,
+        order: &mut Vec<usize>,
+    ) -> BreachRecord {
         let rules = judgement
             .breaches
             .rules(judgement.topic, &self.rulebook)
             .collect();
-        let ordered = call.events_in_time_order();
         BreachRecord {
-            call_id: (*call.call_id).into(),
+            call_id: call.call_id.clone(),
             start_ts: judgement.start_ts,
             attributed_to: judgement.attributed_to(),
             tenant: judgement.tenant.unwrap_or(self.default_tenant),
@@ -103,7 +136,7 @@ impl Engine {
             wait_ms: judgement.wait_nanos.map(ceil_millis),
             limit_ms: judgement.topic.limit_ms,
             rules,
-            events: IdList::new(ordered.iter().map(|event| call.event_id(event))),
+            events: call.ids_in_time_order(order),
             flags: judgement.flags.clone(),
         }
     }
@@ -181,7 +214,7 @@ impl Engine {
             if !breached || !wanted(call, &judgement) {
                 continue;
             }
-            let record = self.breach_record(call, &judgement);
+            let record = self.breach_record(call, &judgement, &mut Vec::new());
             calls.push(BreachedCall {
                 pending: true,
                 ..self.breached_call(&record)

@@ -216,6 +216,15 @@ impl Call {
         &self.events
     }
 
+    /// The event ids in (ts, event id) order, packed; `order` is scratch space (its
+    /// contents are replaced), so the hot path allocates only the list itself.
+    pub(crate) fn ids_in_time_order(&self, order: &mut Vec<usize>) -> crate::idlist::IdList {
+        order.clear();
+        order.extend(0..self.events.len());
+        order.sort_by(|a, b| self.key(&self.events[*a]).cmp(&self.key(&self.events[*b])));
+        crate::idlist::IdList::new(order.iter().map(|at| self.event_id(&self.events[*at])))
+    }
+
     /// The accepted events in (ts, event id) order.
     pub fn events_in_time_order(&self) -> Vec<&Recorded> {
         let mut ordered: Vec<&Recorded> = self.events.iter().collect();

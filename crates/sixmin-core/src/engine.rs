@@ -310,6 +310,8 @@ pub struct Engine {
     pub(crate) closed_order: VecDeque<(Nanos, CallId)>,
     /// Calls found final by the last clock move, reused between moves.
     scratch_finals: Vec<(Nanos, usize)>,
+    /// Event positions being put in time order (breached calls' evidence), reused.
+    pub(crate) scratch_order: Vec<usize>,
     pub(crate) tallies: BTreeMap<TallyKey, Tally>,
     pub(crate) counters: InputCounters,
     /// Live breaches raised, by (tenant, topic, rule).
@@ -344,6 +346,7 @@ impl Engine {
             closes: TimerQueue::default(),
             closed_order: VecDeque::new(),
             scratch_finals: Vec::new(),
+            scratch_order: Vec::new(),
             tallies: BTreeMap::new(),
             counters: InputCounters::default(),
             live_breaches: BTreeMap::new(),
