@@ -414,6 +414,38 @@ fn two_instances_one_leaving_halfway(bootstrap: &str, create_topic: impl Fn(&str
          checkpoints {}; partition ends {ends:?}; B's log:\n{log}",
         sources["inputs"]["sources"]
     );
+    // The ledger of breached calls, added up from six partitions' checkpoints, is the clean
+    // replay's, line for line.
+    let ledger_of = |source: &[&str], out: &Path| {
+        let mut args = vec!["report"];
+        args.extend_from_slice(source);
+        args.extend([
+            "--month",
+            "2026-10",
+            "--format",
+            "json,csv",
+            "--out",
+            path_str(out),
+        ]);
+        args.extend(["--generated-at", GENERATED_AT]);
+        sixmin_ok(&args);
+        std::fs::read_to_string(out.join("breached-calls-2026-10.csv")).unwrap()
+    };
+    let work = config_b.parent().unwrap();
+    let from_checkpoints = ledger_of(&["--config", path_str(&config_b)], &work.join("ledger-b"));
+    let replay_state = events.with_extension("replay-state");
+    let from_replay = ledger_of(
+        &["--state", path_str(&replay_state)],
+        &work.join("ledger-replay"),
+    );
+    assert!(
+        from_replay.lines().count() > 10,
+        "a month with breached calls"
+    );
+    assert_eq!(
+        from_checkpoints, from_replay,
+        "A ({how:?}): the ledgers differ"
+    );
 }
 
 #[test]
