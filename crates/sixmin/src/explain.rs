@@ -3,13 +3,13 @@
 //! arithmetic of each rule. From a state directory (`--state`): the call's line in the
 //! ledger of breached calls, with its evidence.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Context;
 use chrono_tz::Tz;
 use sixmin_core::explain::{duration_text, CheckResult, Explanation};
 use sixmin_core::time::format_in_zone;
-use sixmin_core::{decode_event_with_limit, BreachedCall, Event, RulePack};
+use sixmin_core::{decode_event_with_limit, BreachedCall, Event};
 
 use crate::exit::{fail, Code, CommandResult, WithCode};
 use crate::input::{is_blank, next_line, open_lines};
@@ -53,8 +53,8 @@ pub fn run(args: ExplainArgs) -> CommandResult {
     }
     let (pack, ledger) = match &args.state {
         Some(dir) => {
-            let (engine, pack) = state_engine(dir, args.rules.as_deref())?;
-            (pack, Some(engine.breached_call_by_id(&args.call_id)))
+            let (engine, pack, _) = crate::state::saved_state(dir, args.rules.as_deref())?;
+            (pack.pack, Some(engine.breached_call_by_id(&args.call_id)))
         }
         None => (crate::state::load_pack(args.rules.as_deref())?.pack, None),
     };
@@ -106,23 +106,6 @@ pub fn run(args: ExplainArgs) -> CommandResult {
         None => {}
     }
     Ok(())
-}
-
-/// The engine of a state directory, and its pack (or `rules`).
-fn state_engine(
-    dir: &Path,
-    rules: Option<&Path>,
-) -> CommandResult<(sixmin_core::Engine, RulePack)> {
-    let state = sixmin_store::read_state(dir)
-        .code(Code::State)?
-        .ok_or_else(|| fail(Code::State, format!("`{}` holds no state", dir.display())))?;
-    let config = sixmin_core::EngineConfig {
-        allowed_lateness_ms: state.engine.allowed_lateness_ms,
-        emit_verdicts: false,
-        emit_stops: false,
-    };
-    let (engine, pack) = crate::state::engine_for_state(Some(&state), rules, config, dir)?;
-    Ok((engine, pack.pack))
 }
 
 /// Every valid event of `call_id` in `files` (invalid lines are skipped: `replay` reports

@@ -85,3 +85,31 @@ pub fn engine_for_state(
         .code(Code::State)?;
     Ok((engine, loaded))
 }
+
+/// The engine of an existing state directory, for reading it (no verdicts, no live
+/// notices; the state's own allowed lateness), with its pack and the state file. Fails if
+/// the directory holds no state.
+pub fn saved_state(
+    dir: &Path,
+    rules: Option<&Path>,
+) -> CommandResult<(Engine, LoadedPack, StateFile)> {
+    let state = sixmin_store::read_state(dir)
+        .code(Code::State)?
+        .ok_or_else(|| {
+            fail(
+                Code::State,
+                format!(
+                    "`{}` holds no state; run `sixmin replay --state {}` first",
+                    dir.display(),
+                    dir.display()
+                ),
+            )
+        })?;
+    let config = EngineConfig {
+        allowed_lateness_ms: state.engine.allowed_lateness_ms,
+        emit_verdicts: false,
+        emit_stops: false,
+    };
+    let (engine, pack) = engine_for_state(Some(&state), rules, config, dir)?;
+    Ok((engine, pack, state))
+}

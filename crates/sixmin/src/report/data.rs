@@ -9,6 +9,22 @@ use sixmin_core::{BreachedCall, Engine, Period, PeriodReport, Tally};
 
 use crate::exit::{fail, Code, CommandResult};
 
+/// The period report over several engines (a state, or each partition's checkpoint).
+pub fn merged_report(
+    engines: &[&Engine],
+    period: Period,
+    generated_at: &str,
+    sources: &[String],
+) -> CommandResult<PeriodReport> {
+    Engine::merged_period_report(engines, period, generated_at.to_owned(), sources.to_vec())
+        .ok_or_else(|| {
+            fail(
+                Code::State,
+                "the partitions' checkpoints were written with different rule packs",
+            )
+        })
+}
+
 /// What the human formats say beyond the report itself.
 pub struct Provenance<'a> {
     /// The product version that wrote the file.
@@ -41,15 +57,7 @@ impl ReportData {
         generated_at: &str,
         sources: &[String],
     ) -> CommandResult<ReportData> {
-        let report_of = |period: Period| {
-            Engine::merged_period_report(engines, period, generated_at.to_owned(), sources.to_vec())
-                .ok_or_else(|| {
-                    fail(
-                        Code::State,
-                        "the partitions' checkpoints were written with different rule packs",
-                    )
-                })
-        };
+        let report_of = |period| merged_report(engines, period, generated_at, sources);
         let report = report_of(period)?;
         let days = period.days().map(report_of).collect::<CommandResult<_>>()?;
         let mut totals = Tally::default();
@@ -105,6 +113,18 @@ impl ReportData {
                 .then(a.period.label.cmp(&b.period.label))
         });
         days
+    }
+
+    /// The businesses (tenants) of the period's rows, in order, comma-separated.
+    pub fn tenants(&self) -> String {
+        let mut names: Vec<&str> = self
+            .report
+            .rows
+            .iter()
+            .map(|row| row.tenant.as_str())
+            .collect();
+        names.dedup();
+        names.join(", ")
     }
 
     /// Whether every breached call counted has its record (states written before the

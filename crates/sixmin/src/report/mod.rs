@@ -27,7 +27,6 @@ pub use formats::Format;
 
 use crate::cli::ReportArgs;
 use crate::exit::{fail, Code, CommandResult, WithCode};
-use crate::state::engine_for_state;
 
 /// The judged state a report is made from: one engine per state (a state directory, or
 /// each partition's checkpoint) and a description of each input.
@@ -40,13 +39,7 @@ impl Judged {
     /// The report of `period` over every engine.
     fn report(&self, period: Period, generated_at: &str) -> CommandResult<PeriodReport> {
         let refs: Vec<&Engine> = self.engines.iter().collect();
-        Engine::merged_period_report(&refs, period, generated_at.to_owned(), self.sources.clone())
-            .ok_or_else(|| {
-                fail(
-                    Code::State,
-                    "the partitions' checkpoints were written with different rule packs",
-                )
-            })
+        data::merged_report(&refs, period, generated_at, &self.sources)
     }
 }
 
@@ -204,24 +197,7 @@ fn write_directory(
 
 /// The state of a directory written by `sixmin replay`.
 fn judged_state_dir(dir: &Path) -> CommandResult<Judged> {
-    let state = sixmin_store::read_state(dir)
-        .code(Code::State)?
-        .ok_or_else(|| {
-            fail(
-                Code::State,
-                format!(
-                    "`{}` holds no state; run `sixmin replay --state {}` first",
-                    dir.display(),
-                    dir.display()
-                ),
-            )
-        })?;
-    let config = EngineConfig {
-        allowed_lateness_ms: state.engine.allowed_lateness_ms,
-        emit_verdicts: false,
-        emit_stops: false,
-    };
-    let (engine, _) = engine_for_state(Some(&state), None, config, dir)?;
+    let (engine, _, state) = crate::state::saved_state(dir, None)?;
     let sources = state
         .sources
         .iter()

@@ -247,11 +247,7 @@ pub fn content(data: &ReportData, lang: Lang, provenance: &Provenance<'_>) -> Va
             format!("{} – {} ({} h)", at(&gap.from), at(&gap.until), gap.hours)
         })
         .collect();
-    let tenants = {
-        let mut names: Vec<&str> = report.rows.iter().map(|row| row.tenant.as_str()).collect();
-        names.dedup();
-        names.join(", ")
-    };
+    let tenants = data.tenants();
     let period_start = chrono::DateTime::parse_from_rfc3339(&report.period.start)
         .map(|at| at.date_naive())
         .ok();

@@ -189,13 +189,8 @@ fn text_pair(item: &str, value: &str) -> Vec<Cell> {
 
 fn cover_lines(data: &ReportData, provenance: &Provenance<'_>) -> Vec<Vec<Cell>> {
     let report = &data.report;
-    let tenants: Vec<&str> = {
-        let mut names: Vec<&str> = report.rows.iter().map(|row| row.tenant.as_str()).collect();
-        names.dedup();
-        names
-    };
     let mut lines = vec![
-        text_pair("business", &tenants.join(", ")),
+        text_pair("business", &data.tenants()),
         text_pair("period", &report.period.label),
         text_pair("period_start", &report.period.start),
         text_pair("period_end", &report.period.end),
