@@ -126,7 +126,7 @@ impl Engine {
             .rules(judgement.topic, &self.rulebook)
             .collect();
         BreachRecord {
-            call_id: call.call_id.clone(),
+            call_id: call.call_id().into(),
             start_ts: judgement.start_ts,
             attributed_to: judgement.attributed_to(),
             tenant: judgement.tenant.unwrap_or(self.default_tenant),
@@ -192,7 +192,7 @@ impl Engine {
         match kept {
             Some(record) => Some(self.breached_call(record)),
             None => self
-                .pending_breached_calls(|call, _| &*call.call_id == call_id)
+                .pending_breached_calls(|call, _| call.call_id() == call_id)
                 .pop(),
         }
     }

@@ -11,7 +11,7 @@ use crate::symbols::Sym;
 use crate::time::Nanos;
 use crate::verdict::{Flag, Outcome};
 
-/// A call id, shared between the open-call index, the call and the closed-call memory.
+/// A call id kept beyond its call (a breached call's record).
 pub(crate) type CallId = std::sync::Arc<str>;
 
 /// An accepted event, as a call keeps it.
@@ -70,10 +70,12 @@ struct Summary {
 /// An open call: its events so far and its bookkeeping.
 #[derive(Debug, Clone)]
 pub(crate) struct Call {
-    pub call_id: CallId,
     events: Vec<Recorded>,
-    /// Every `event_id` of the call, one after the other (one allocation, not one per event).
+    /// The call id, then every `event_id` of the call, one after the other (one
+    /// allocation, reused by later calls, not one per id).
     ids: String,
+    /// The call id's length at the front of `ids`.
+    call_id_len: u32,
     summary: Summary,
     pub late_events: bool,
     pub live_fired: LiveFired,
@@ -190,25 +192,33 @@ fn stop_rank(kind: EventKind) -> u8 {
 }
 
 impl Call {
-    pub fn new(call_id: CallId) -> Self {
+    pub fn new(call_id: &str) -> Self {
         Call::with_buffers(call_id, Vec::new(), String::new())
     }
 
-    /// A new call reusing empty buffers of a forgotten one.
-    pub fn with_buffers(call_id: CallId, mut events: Vec<Recorded>, mut ids: String) -> Self {
+    /// A new call reusing the buffers of a forgotten one.
+    pub fn with_buffers(call_id: &str, mut events: Vec<Recorded>, mut ids: String) -> Self {
         events.clear();
         events.reserve(8);
         ids.clear();
-        ids.reserve(96);
+        ids.reserve(128);
+        ids.push_str(call_id);
         Call {
-            call_id,
             events,
             ids,
+            call_id_len: call_id.len() as u32,
             summary: Summary::default(),
             late_events: false,
             live_fired: LiveFired::default(),
             stop_announced: false,
         }
+    }
+
+    /// The call id.
+    pub fn call_id(&self) -> &str {
+        self.ids
+            .get(..self.call_id_len as usize)
+            .unwrap_or_default()
     }
 
     /// The accepted events, in arrival order.
@@ -593,5 +603,68 @@ impl Call {
             }
         }
         next
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::symbols::Symbols;
+    use proptest::prelude::*;
+
+    const KINDS: [EventKind; 11] = EventKind::ALL;
+
+    fn recorded(kind: EventKind, ts: Nanos, topic: Option<Sym>, reached: bool) -> Recorded {
+        Recorded {
+            ts,
+            kind,
+            outcome: (kind == EventKind::CallbackAttempted).then_some(if reached {
+                CallbackOutcome::Reached
+            } else {
+                CallbackOutcome::NoAnswer
+            }),
+            id_at: 0,
+            id_len: 0,
+            id_fingerprint: 0,
+            tenant: None,
+            queue: None,
+            topic,
+            attrs: None,
+        }
+    }
+
+    proptest! {
+        /// The engine re-arms a started call's triggers only after events whose kind
+        /// [`EventKind::moves_triggers`]: so a queue, a transfer or an announcement must
+        /// leave the close and the next live alarm exactly as they were.
+        #[test]
+        fn queues_transfers_and_announcements_move_no_trigger(
+            events in proptest::collection::vec((0usize..11, 0i64..20_000, 0usize..3, any::<bool>()), 1..30),
+        ) {
+            let mut symbols = Symbols::default();
+            let pack = crate::pack::tests::israeli_pack();
+            let mut rulebook = Rulebook::new(&pack, &mut symbols);
+            let topics: Vec<Sym> = ["billing", "sales", "unknown-topic"]
+                .iter()
+                .map(|name| {
+                    let sym = symbols.intern(name);
+                    rulebook.learn(sym, &pack, &mut symbols);
+                    sym
+                })
+                .collect();
+            let mut call = Call::new("c-1");
+            for (n, (kind, seconds, topic, reached)) in events.into_iter().enumerate() {
+                let kind = KINDS[kind];
+                let ts = seconds * 1_000_000_000;
+                let topic = (kind == EventKind::TopicSelected).then(|| topics[topic]);
+                let before = (call.close_at(&rulebook), call.next_live_alarm(&rulebook));
+                let started = call.start().is_some();
+                call.push(&format!("e-{n}"), recorded(kind, ts, topic, reached));
+                if started && !kind.moves_triggers() {
+                    let after = (call.close_at(&rulebook), call.next_live_alarm(&rulebook));
+                    prop_assert_eq!(before, after, "after {:?}", kind);
+                }
+            }
+        }
     }
 }

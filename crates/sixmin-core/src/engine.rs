@@ -16,16 +16,15 @@
 //!   arrival order; so the ledger is the same for any arrival order in which no event is
 //!   late. Live breaches are alarms and follow the clock as it moves.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
-use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 use crate::breached::BreachLedger;
-use crate::call::{id_fingerprint, Call, CallId, Judgement, LiveKind, Recorded};
+use crate::call::{id_fingerprint, Call, Judgement, LiveKind, Recorded};
 use crate::event::Event;
-use crate::idlist::IdList;
+use crate::known::{hash_call_id, KnownCalls, Place};
 use crate::pack::RulePack;
 use crate::rulebook::Rulebook;
 use crate::symbols::{Sym, Symbols};
@@ -236,43 +235,6 @@ impl InputCounters {
     }
 }
 
-/// A call whose verdict is final, remembered so its late events and resends are known.
-#[derive(Debug, Clone)]
-pub(crate) struct ClosedCall {
-    pub close_at: Nanos,
-    /// Its event ids: all a closed call needs (to recognise resends).
-    pub ids: IdList,
-}
-
-impl ClosedCall {
-    /// Remembers a call's event ids.
-    pub fn new<'a>(close_at: Nanos, event_ids: impl Iterator<Item = &'a str> + Clone) -> Self {
-        ClosedCall {
-            close_at,
-            ids: IdList::new(event_ids),
-        }
-    }
-
-    /// The remembered event ids.
-    pub fn event_ids(&self) -> impl Iterator<Item = &str> {
-        self.ids.iter()
-    }
-
-    /// Whether an event with this id was applied to the call.
-    pub fn has_event(&self, event_id: &str) -> bool {
-        self.ids.contains(event_id)
-    }
-}
-
-/// What the engine knows of a call.
-#[derive(Debug)]
-pub(crate) enum CallEntry {
-    /// Open, in this slot.
-    Open(usize),
-    /// Final; remembered for its late events and resends.
-    Closed(ClosedCall),
-}
-
 /// The queue name of a call that was never queued (waiting groups, per-queue breaches).
 pub const NO_QUEUE: &str = "none";
 
@@ -295,9 +257,9 @@ pub struct Engine {
     pub(crate) clock: Option<Nanos>,
     pub(crate) slots: Vec<Option<Call>>,
     free_slots: Vec<usize>,
-    /// Every call the engine knows: open (its slot) or closed (its memory). One map, so
-    /// an event costs one lookup and a call changes state in place.
-    pub(crate) calls: FxHashMap<CallId, CallEntry>,
+    /// Every call the engine knows: open (its slot) or closed (its memory). One index,
+    /// so an event costs one lookup and a call changes state in place.
+    pub(crate) known: KnownCalls,
     open_count: usize,
     /// Buffers of forgotten calls, reused by new ones.
     spare_events: Vec<Vec<Recorded>>,
@@ -306,8 +268,6 @@ pub struct Engine {
     alarms: TimerQueue,
     /// When each open call's close passes the watermark (clock instant).
     closes: TimerQueue,
-    /// Closed calls in the order they are forgotten: (forget when watermark passes, id).
-    pub(crate) closed_order: VecDeque<(Nanos, CallId)>,
     /// Calls found final by the last clock move, reused between moves.
     scratch_finals: Vec<(Nanos, usize)>,
     /// Event positions being put in time order (breached calls' evidence), reused.
@@ -338,13 +298,12 @@ impl Engine {
             clock: None,
             slots: Vec::new(),
             free_slots: Vec::new(),
-            calls: FxHashMap::default(),
+            known: KnownCalls::default(),
             open_count: 0,
             spare_events: Vec::new(),
             spare_ids: Vec::new(),
             alarms: TimerQueue::default(),
             closes: TimerQueue::default(),
-            closed_order: VecDeque::new(),
             scratch_finals: Vec::new(),
             scratch_order: Vec::new(),
             tallies: BTreeMap::new(),
@@ -419,9 +378,17 @@ impl Engine {
     pub fn ingest(&mut self, event: &Event<'_>, out: &mut Vec<Output>) -> Disposition {
         self.traffic.count(event.ts);
         let call_id: &str = &event.call_id;
-        let (open_slot, closed_call) = match self.calls.get(call_id) {
-            Some(CallEntry::Open(slot)) => (Some(*slot), None),
-            Some(CallEntry::Closed(closed)) => (None, Some(closed)),
+        let hash = hash_call_id(call_id);
+        let slots = &self.slots;
+        let place = self.known.find(hash, call_id, |slot| {
+            slots
+                .get(slot as usize)
+                .and_then(Option::as_ref)
+                .map(Call::call_id)
+        });
+        let (open_slot, closed_call) = match place {
+            Some(Place::Open(slot)) => (Some(slot as usize), None),
+            Some(Place::Closed(seq)) => (None, self.known.closed_call(seq)),
             None => (None, None),
         };
         let open_call = open_slot.and_then(|slot| self.slots[slot].as_ref());
@@ -456,14 +423,18 @@ impl Engine {
         }
         let slot = match open_slot {
             Some(slot) => slot,
-            None => self.open_slot(call_id),
+            None => self.open_slot(call_id, hash),
         };
+        let mut moves_triggers = true;
         if let Some(call) = self.slots[slot].as_mut() {
+            moves_triggers = call.start().is_none() || event.kind.moves_triggers();
             call.push(&event.event_id, recorded);
         }
         self.announce_stop(slot, out);
         self.clock = Some(self.clock.map_or(event.ts, |clock| clock.max(event.ts)));
-        self.schedule(slot);
+        if moves_triggers {
+            self.schedule(slot);
+        }
         self.run_due(out);
         Disposition::Accepted
     }
@@ -601,10 +572,9 @@ impl Engine {
     }
 
     /// Opens a new call and returns its slot.
-    fn open_slot(&mut self, call_id: &str) -> usize {
-        let call_id: CallId = call_id.into();
+    fn open_slot(&mut self, call_id: &str, hash: u64) -> usize {
         let call = Call::with_buffers(
-            call_id.clone(),
+            call_id,
             self.spare_events.pop().unwrap_or_default(),
             self.spare_ids.pop().unwrap_or_default(),
         );
@@ -618,7 +588,7 @@ impl Engine {
                 self.slots.len() - 1
             }
         };
-        self.calls.insert(call_id, CallEntry::Open(slot));
+        self.known.insert_open(hash, slot as u32);
         self.open_count += 1;
         slot
     }
@@ -674,7 +644,7 @@ impl Engine {
         self.finalize_in_order(&mut finals, out);
         finals.clear();
         self.scratch_finals = finals;
-        self.forget_closed(watermark);
+        self.known.forget_before(watermark);
     }
 
     fn raise_live_alarms(&mut self, slot: usize, clock: Nanos, out: &mut Vec<Output>) {
@@ -728,7 +698,7 @@ impl Engine {
             None => (topic.rule, topic.limit_ms),
         };
         LiveBreach {
-            call_id: call.call_id.to_string(),
+            call_id: call.call_id().to_owned(),
             tenant: self.symbols.name(tenant).to_owned(),
             topic: self.symbols.name(topic.topic).to_owned(),
             queue: call
@@ -747,7 +717,7 @@ impl Engine {
             return;
         }
         let slots = &self.slots;
-        let id_of = |slot: usize| slots[slot].as_ref().map(|call| &*call.call_id);
+        let id_of = |slot: usize| slots[slot].as_ref().map(Call::call_id);
         finals.sort_by(|(close_a, slot_a), (close_b, slot_b)| {
             (close_a, id_of(*slot_a)).cmp(&(close_b, id_of(*slot_b)))
         });
@@ -813,15 +783,14 @@ impl Engine {
             out.push(Output::Verdict(Box::new(verdict)));
         }
         let retention = self.rulebook.orphan_timeout_nanos;
-        self.closed_order
-            .push_back((close_at.saturating_add(retention), call.call_id.clone()));
-        let closed = ClosedCall::new(
+        self.known.close(
+            hash_call_id(call.call_id()),
+            slot as u32,
+            call.call_id(),
             close_at,
+            close_at.saturating_add(retention),
             call.events().iter().map(|event| call.event_id(event)),
         );
-        if let Some(entry) = self.calls.get_mut(&call.call_id) {
-            *entry = CallEntry::Closed(closed);
-        }
         // The call's buffers are warm: reuse them for the next new call.
         if self.spare_events.len() < SPARE_BUFFERS {
             let (events, ids) = call.into_buffers();
@@ -844,7 +813,7 @@ impl Engine {
         }
         let breaches = judgement.breaches.names(judgement.topic, &self.rulebook);
         Verdict {
-            call_id: call.call_id.to_string(),
+            call_id: call.call_id().to_owned(),
             tenant: self
                 .symbols
                 .name(judgement.tenant.unwrap_or(self.default_tenant))
@@ -866,19 +835,6 @@ impl Engine {
                 .collect(),
             flags: judgement.flags.clone(),
             attrs,
-        }
-    }
-
-    /// Drops the memory of closed calls once the watermark is past their retention.
-    fn forget_closed(&mut self, watermark: Nanos) {
-        while let Some((forget_at, _)) = self.closed_order.front() {
-            if *forget_at >= watermark {
-                break;
-            }
-            let Some((_, call_id)) = self.closed_order.pop_front() else {
-                break;
-            };
-            self.calls.remove(&call_id);
         }
     }
 
@@ -925,10 +881,9 @@ impl Engine {
 
     /// Re-adds a restored open call.
     pub(crate) fn restore_call(&mut self, call: Call) {
-        let call_id = call.call_id.clone();
+        let hash = hash_call_id(call.call_id());
         self.slots.push(Some(call));
-        self.calls
-            .insert(call_id, CallEntry::Open(self.slots.len() - 1));
+        self.known.insert_open(hash, (self.slots.len() - 1) as u32);
         self.open_count += 1;
     }
 }

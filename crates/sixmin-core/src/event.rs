@@ -74,6 +74,16 @@ impl EventKind {
             .find(|kind| kind.as_str() == name)
     }
 
+    /// Whether an event of this kind can move a started call's close or next live alarm.
+    /// A queue, a transfer or an announcement cannot: the close and the alarms depend on
+    /// the start, the stop, `ended`, the topic, callback attempts and SMS only.
+    pub fn moves_triggers(self) -> bool {
+        !matches!(
+            self,
+            EventKind::Queued | EventKind::Transferred | EventKind::AnnouncementPlayed
+        )
+    }
+
     /// Whether this kind stops the wait (`answered`, `abandoned`, `callback_requested`).
     pub fn stops_wait(self) -> bool {
         matches!(

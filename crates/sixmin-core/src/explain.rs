@@ -81,7 +81,7 @@ pub struct Explanation {
 pub fn explain(pack: &RulePack, events: &[Event<'_>]) -> Option<Explanation> {
     let call_id = events.first()?.call_id.to_string();
     let mut engine = Engine::new(pack.clone(), EngineConfig::default());
-    let mut call = Call::new(call_id.as_str().into());
+    let mut call = Call::new(&call_id);
     for event in events.iter().filter(|event| event.call_id == call_id) {
         if !call.has_event(
             &event.event_id,

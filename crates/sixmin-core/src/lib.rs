@@ -18,6 +18,7 @@ pub mod engine;
 pub mod event;
 pub mod explain;
 mod idlist;
+mod known;
 pub mod report;
 mod rulebook;
 pub mod snapshot;

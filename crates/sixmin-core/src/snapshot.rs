@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::breached::BreachRecord;
 use crate::call::{Call, LiveFired, Recorded};
-use crate::engine::{ClosedCall, Engine, EngineConfig, InputCounters};
+use crate::engine::{Engine, EngineConfig, InputCounters};
 use crate::event::{CallbackOutcome, EventKind};
 use crate::idlist::IdList;
 use crate::pack::RulePack;
@@ -318,7 +318,7 @@ impl Engine {
             .iter()
             .flatten()
             .map(|call| CallSnapshot {
-                call_id: call.call_id.to_string(),
+                call_id: call.call_id().to_owned(),
                 events: call
                     .events()
                     .iter()
@@ -348,18 +348,13 @@ impl Engine {
             .collect();
         open_calls.sort_by(|a, b| a.call_id.cmp(&b.call_id));
         let closed_calls = self
-            .closed_order
-            .iter()
-            .filter_map(|(forget_at, call_id)| {
-                let crate::engine::CallEntry::Closed(closed) = self.calls.get(call_id)? else {
-                    return None;
-                };
-                Some(ClosedSnapshot {
-                    call_id: call_id.to_string(),
-                    close_at: format_utc(closed.close_at),
-                    forget_at: format_utc(*forget_at),
-                    event_ids: closed.event_ids().map(str::to_owned).collect(),
-                })
+            .known
+            .closed_calls()
+            .map(|closed| ClosedSnapshot {
+                call_id: closed.call_id.to_owned(),
+                close_at: format_utc(closed.close_at),
+                forget_at: format_utc(closed.forget_at),
+                event_ids: closed.event_ids().map(str::to_owned).collect(),
             })
             .collect();
         let mut tallies = Vec::with_capacity(self.tallies.len());
@@ -529,7 +524,7 @@ impl Engine {
             invalid: snapshot.counters.invalid.clone(),
         };
         for open in &snapshot.open_calls {
-            let mut call = Call::new(open.call_id.as_str().into());
+            let mut call = Call::new(&open.call_id);
             call.late_events = open.late_events;
             call.live_fired = LiveFired {
                 wait: open.live_fired.iter().any(|kind| kind == "wait"),
@@ -566,17 +561,12 @@ impl Engine {
             engine.restore_call(call);
         }
         for closed in &snapshot.closed_calls {
-            let call_id: crate::call::CallId = closed.call_id.as_str().into();
-            let remembered = ClosedCall::new(
+            engine.known.restore_closed(
+                &closed.call_id,
                 parse_instant(&closed.close_at)?,
+                parse_instant(&closed.forget_at)?,
                 closed.event_ids.iter().map(String::as_str),
             );
-            engine
-                .closed_order
-                .push_back((parse_instant(&closed.forget_at)?, call_id.clone()));
-            engine
-                .calls
-                .insert(call_id, crate::engine::CallEntry::Closed(remembered));
         }
         for stored in &snapshot.tallies {
             let day = chrono::NaiveDate::parse_from_str(&stored.day, "%Y-%m-%d")

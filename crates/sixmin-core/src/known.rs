@@ -1,0 +1,347 @@
+//! Every call the engine knows, by call id: an open call's slot, or what is remembered of
+//! a closed call (its event ids, to recognise resends and late events) until the watermark
+//! passes its retention.
+//!
+//! One hash table of small entries (the id's 64-bit hash and where the call is), and the
+//! closed calls' ids packed one after another in a single buffer that is forgotten from
+//! the front, in the order the calls closed. So knowing a call costs no allocation of its
+//! own, and finding an event's call hashes its id once and compares its bytes once.
+
+use std::collections::VecDeque;
+use std::hash::BuildHasher;
+
+use hashbrown::HashTable;
+
+use crate::idlist::{pack_into, unpack};
+use crate::time::Nanos;
+
+/// Where a known call is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Place {
+    /// Open, in this slot.
+    Open(u32),
+    /// Final, remembered under this sequence number.
+    Closed(u64),
+}
+
+/// The hash a call id is known by.
+pub(crate) fn hash_call_id(call_id: &str) -> u64 {
+    rustc_hash::FxBuildHasher.hash_one(call_id)
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    hash: u64,
+    place: Place,
+}
+
+/// A closed call's memory; its call id and packed event ids sit in the shared buffer.
+#[derive(Debug, Clone, Copy)]
+struct ClosedRecord {
+    hash: u64,
+    close_at: Nanos,
+    forget_at: Nanos,
+    /// Where its bytes start, counted from the first byte ever stored.
+    at: u64,
+    call_id_len: u32,
+    /// The call id and the packed event ids together.
+    len: u32,
+}
+
+/// What is remembered of a closed call.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ClosedCall<'a> {
+    /// Its call id.
+    pub call_id: &'a str,
+    /// When its verdict closed.
+    pub close_at: Nanos,
+    /// When the watermark passing it lets it be forgotten.
+    pub forget_at: Nanos,
+    ids: &'a [u8],
+}
+
+impl<'a> ClosedCall<'a> {
+    /// Its event ids, in the order they were applied.
+    pub fn event_ids(&self) -> impl Iterator<Item = &'a str> {
+        unpack(self.ids)
+    }
+
+    /// Whether an event with this id was applied to the call.
+    pub fn has_event(&self, event_id: &str) -> bool {
+        self.event_ids().any(|known| known == event_id)
+    }
+}
+
+/// How many forgotten bytes the buffer may keep at its front before they are dropped.
+const SLACK_BYTES: usize = 64 * 1024;
+
+/// The index of known calls. See the module docs.
+#[derive(Debug, Default)]
+pub(crate) struct KnownCalls {
+    table: HashTable<Entry>,
+    /// Closed calls, the next to forget at the front.
+    closed: VecDeque<ClosedRecord>,
+    /// The sequence number of `closed[0]`.
+    first_seq: u64,
+    /// Call ids and event ids of the closed calls, back to back.
+    bytes: Vec<u8>,
+    /// The position of `bytes[0]`, counted from the first byte ever stored.
+    bytes_base: u64,
+}
+
+impl KnownCalls {
+    /// Where the call `call_id` (whose [`hash_call_id`] is `hash`) is, if known.
+    /// `open_id` gives the call id of an open slot.
+    pub fn find<'s>(
+        &self,
+        hash: u64,
+        call_id: &str,
+        open_id: impl Fn(u32) -> Option<&'s str>,
+    ) -> Option<Place> {
+        self.table
+            .find(hash, |entry| {
+                entry.hash == hash
+                    && match entry.place {
+                        Place::Open(slot) => open_id(slot) == Some(call_id),
+                        Place::Closed(seq) => {
+                            self.closed_call(seq).map(|closed| closed.call_id) == Some(call_id)
+                        }
+                    }
+            })
+            .map(|entry| entry.place)
+    }
+
+    /// Adds an open call, not known before.
+    pub fn insert_open(&mut self, hash: u64, slot: u32) {
+        self.table.insert_unique(
+            hash,
+            Entry {
+                hash,
+                place: Place::Open(slot),
+            },
+            |entry| entry.hash,
+        );
+    }
+
+    /// Turns the open call in `slot` into a closed one, remembered until the watermark
+    /// passes `forget_at`.
+    pub fn close<'a>(
+        &mut self,
+        hash: u64,
+        slot: u32,
+        call_id: &str,
+        close_at: Nanos,
+        forget_at: Nanos,
+        event_ids: impl Iterator<Item = &'a str>,
+    ) {
+        let seq = self.remember(hash, call_id, close_at, forget_at, event_ids);
+        let open = Place::Open(slot);
+        match self.table.find_mut(hash, |entry| entry.place == open) {
+            Some(entry) => entry.place = Place::Closed(seq),
+            None => self.insert_closed(hash, seq),
+        }
+    }
+
+    /// Adds a closed call restored from a snapshot (in the order they will be forgotten).
+    pub fn restore_closed<'a>(
+        &mut self,
+        call_id: &str,
+        close_at: Nanos,
+        forget_at: Nanos,
+        event_ids: impl Iterator<Item = &'a str>,
+    ) {
+        let hash = hash_call_id(call_id);
+        let seq = self.remember(hash, call_id, close_at, forget_at, event_ids);
+        self.insert_closed(hash, seq);
+    }
+
+    fn insert_closed(&mut self, hash: u64, seq: u64) {
+        self.table.insert_unique(
+            hash,
+            Entry {
+                hash,
+                place: Place::Closed(seq),
+            },
+            |entry| entry.hash,
+        );
+    }
+
+    /// Stores a closed call's bytes and record; returns its sequence number.
+    fn remember<'a>(
+        &mut self,
+        hash: u64,
+        call_id: &str,
+        close_at: Nanos,
+        forget_at: Nanos,
+        event_ids: impl Iterator<Item = &'a str>,
+    ) -> u64 {
+        let start = self.bytes.len();
+        self.bytes.extend_from_slice(call_id.as_bytes());
+        pack_into(&mut self.bytes, event_ids);
+        let seq = self.first_seq + self.closed.len() as u64;
+        self.closed.push_back(ClosedRecord {
+            hash,
+            close_at,
+            forget_at,
+            at: self.bytes_base + start as u64,
+            call_id_len: call_id.len() as u32,
+            len: (self.bytes.len() - start) as u32,
+        });
+        seq
+    }
+
+    /// The closed call under a sequence number, if still remembered.
+    pub fn closed_call(&self, seq: u64) -> Option<ClosedCall<'_>> {
+        let record = self
+            .closed
+            .get(usize::try_from(seq.checked_sub(self.first_seq)?).ok()?)?;
+        Some(self.view(record))
+    }
+
+    fn view(&self, record: &ClosedRecord) -> ClosedCall<'_> {
+        let from = (record.at - self.bytes_base) as usize;
+        let bytes = self
+            .bytes
+            .get(from..from + record.len as usize)
+            .unwrap_or_default();
+        let (call_id, ids) = bytes.split_at(record.call_id_len as usize);
+        ClosedCall {
+            call_id: std::str::from_utf8(call_id).unwrap_or_default(),
+            close_at: record.close_at,
+            forget_at: record.forget_at,
+            ids,
+        }
+    }
+
+    /// The closed calls still remembered, in the order they will be forgotten.
+    pub fn closed_calls(&self) -> impl Iterator<Item = ClosedCall<'_>> {
+        self.closed.iter().map(|record| self.view(record))
+    }
+
+    /// Forgets the closed calls at the front whose retention ends before `watermark`.
+    pub fn forget_before(&mut self, watermark: Nanos) {
+        while let Some(record) = self.closed.front().copied() {
+            if record.forget_at >= watermark {
+                break;
+            }
+            self.closed.pop_front();
+            let closed = Place::Closed(self.first_seq);
+            if let Ok(entry) = self
+                .table
+                .find_entry(record.hash, |entry| entry.place == closed)
+            {
+                entry.remove();
+            }
+            self.first_seq += 1;
+        }
+        self.drop_forgotten_bytes();
+    }
+
+    /// Drops the bytes of forgotten calls once they are a good part of the buffer.
+    fn drop_forgotten_bytes(&mut self) {
+        let kept_from = self.closed.front().map_or(self.bytes.len(), |record| {
+            (record.at - self.bytes_base) as usize
+        });
+        if kept_from > SLACK_BYTES && kept_from * 2 > self.bytes.len() {
+            self.bytes.drain(..kept_from);
+            self.bytes_base += kept_from as u64;
+        }
+    }
+
+    /// How many calls are known, open and closed.
+    #[cfg(test)]
+    pub fn len(&self) -> usize {
+        self.table.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn find(known: &KnownCalls, call_id: &str, open: &[&'static str]) -> Option<Place> {
+        known.find(hash_call_id(call_id), call_id, |slot| {
+            open.get(slot as usize).copied()
+        })
+    }
+
+    #[test]
+    fn open_calls_close_and_are_forgotten_in_order() {
+        let open = ["c-1", "c-2"];
+        let mut known = KnownCalls::default();
+        known.insert_open(hash_call_id("c-1"), 0);
+        known.insert_open(hash_call_id("c-2"), 1);
+        assert_eq!(find(&known, "c-1", &open), Some(Place::Open(0)));
+        assert_eq!(find(&known, "c-3", &open), None);
+
+        known.close(
+            hash_call_id("c-1"),
+            0,
+            "c-1",
+            10,
+            100,
+            ["e1", "e2"].into_iter(),
+        );
+        let Some(Place::Closed(seq)) = find(&known, "c-1", &open) else {
+            panic!("c-1 is not closed");
+        };
+        let closed = known.closed_call(seq).expect("remembered");
+        assert_eq!(
+            (closed.call_id, closed.close_at, closed.forget_at),
+            ("c-1", 10, 100)
+        );
+        assert!(closed.has_event("e2"));
+        assert!(!closed.has_event("e3"));
+
+        known.close(hash_call_id("c-2"), 1, "c-2", 20, 200, ["e9"].into_iter());
+        known.forget_before(100);
+        assert_eq!(known.len(), 2, "retention ends at 100, not before");
+        known.forget_before(101);
+        assert_eq!(find(&known, "c-1", &open), None);
+        assert!(matches!(find(&known, "c-2", &open), Some(Place::Closed(_))));
+        let remembered: Vec<&str> = known.closed_calls().map(|call| call.call_id).collect();
+        assert_eq!(remembered, ["c-2"]);
+    }
+
+    #[test]
+    fn ids_with_equal_hashes_are_told_apart_by_their_bytes() {
+        // Forced to one hash: the table must still compare the ids themselves.
+        let open = ["a", "b"];
+        let mut known = KnownCalls::default();
+        known.insert_open(7, 0);
+        known.insert_open(7, 1);
+        let find_forced = |known: &KnownCalls, id: &str| {
+            known.find(7, id, |slot| open.get(slot as usize).copied())
+        };
+        assert_eq!(find_forced(&known, "a"), Some(Place::Open(0)));
+        assert_eq!(find_forced(&known, "b"), Some(Place::Open(1)));
+        assert_eq!(find_forced(&known, "c"), None);
+        known.close(7, 1, "b", 1, 2, std::iter::empty());
+        assert_eq!(find_forced(&known, "a"), Some(Place::Open(0)));
+        assert!(matches!(find_forced(&known, "b"), Some(Place::Closed(_))));
+    }
+
+    #[test]
+    fn many_forgotten_calls_leave_no_bytes_behind() {
+        let mut known = KnownCalls::default();
+        for n in 0..20_000u32 {
+            let call_id = format!("call-{n}");
+            let event_id = format!("{call_id}:1");
+            let at = i64::from(n);
+            known.restore_closed(&call_id, at, at, std::iter::once(event_id.as_str()));
+            known.forget_before(at - 100);
+        }
+        assert_eq!(known.len(), 101);
+        assert!(
+            known.bytes.len() < 2 * SLACK_BYTES + 4096,
+            "{}",
+            known.bytes.len()
+        );
+        let last = known
+            .closed_calls()
+            .last()
+            .expect("the newest is remembered");
+        assert_eq!(last.call_id, "call-19999");
+        assert_eq!(last.event_ids().collect::<Vec<_>>(), ["call-19999:1"]);
+    }
+}
