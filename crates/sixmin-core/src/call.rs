@@ -22,8 +22,8 @@ pub(crate) struct Recorded {
     pub outcome: Option<CallbackOutcome>,
     /// Where the `event_id` sits in its call's id buffer (set by [`Call::push`]).
     pub id_at: u32,
-    /// Its length in bytes.
-    pub id_len: u32,
+    /// Its length in bytes (ids are at most 128 characters, 512 bytes, once decoded).
+    pub id_len: u16,
     /// Its [`id_fingerprint`] (set by [`Call::push`]): most ids differ here, so
     /// de-duplication rarely compares bytes.
     pub id_fingerprint: u32,
@@ -108,6 +108,9 @@ impl Breaches {
     /// The rule ids, in the fixed order wait, announcement, callback, SMS.
     pub fn names<'r>(self, topic: Resolved, rulebook: &'r Rulebook) -> RuleNames<'r> {
         let mut names = RuleNames::default();
+        if self.0 == 0 {
+            return names;
+        }
         for rule in self.rules(topic, rulebook) {
             names.push(rulebook.rule_name(rule));
         }
@@ -272,7 +275,7 @@ impl Call {
     /// Adds an accepted event and updates the summary.
     pub fn push(&mut self, event_id: &str, mut event: Recorded) {
         event.id_at = self.ids.len() as u32;
-        event.id_len = event_id.len() as u32;
+        event.id_len = u16::try_from(event_id.len()).unwrap_or(u16::MAX);
         event.id_fingerprint = id_fingerprint(event_id);
         self.ids.push_str(event_id);
         let index = self.events.len() as u32;

@@ -1,15 +1,23 @@
 //! Interned names (tenants, queues, topics): repeated strings stored once, compared as ints.
 
+use std::num::NonZeroU32;
+
 use rustc_hash::FxHashMap;
 
-/// A handle to an interned name.
+/// A handle to an interned name. Never zero, so an `Option<Sym>` takes four bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Sym(u32);
+pub struct Sym(NonZeroU32);
 
 impl Sym {
     /// The handle as an index (handles are dense, from 0).
     pub fn index(self) -> usize {
-        self.0 as usize
+        (self.0.get() - 1) as usize
+    }
+
+    /// The handle of the name at `index`.
+    fn at(index: usize) -> Sym {
+        let value = u32::try_from(index + 1).unwrap_or(u32::MAX);
+        Sym(NonZeroU32::new(value).unwrap_or(NonZeroU32::MAX))
     }
 }
 
@@ -47,7 +55,7 @@ impl Symbols {
         let sym = match self.index.get(name) {
             Some(&sym) => sym,
             None => {
-                let sym = Sym(self.names.len() as u32);
+                let sym = Sym::at(self.names.len());
                 self.names.push(name.into());
                 self.index.insert(name.into(), sym);
                 sym
@@ -59,7 +67,7 @@ impl Symbols {
 
     /// The name behind a handle.
     pub fn name(&self, sym: Sym) -> &str {
-        &self.names[sym.0 as usize]
+        &self.names[sym.index()]
     }
 }
 
