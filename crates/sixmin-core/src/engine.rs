@@ -28,7 +28,7 @@ use crate::known::{hash_call_id, KnownCalls, Place};
 use crate::pack::RulePack;
 use crate::rulebook::Rulebook;
 use crate::symbols::{Sym, Symbols};
-use crate::tally::{Tally, TallyEntry};
+use crate::tally::{DayTallies, Tally, TallyEntry};
 use crate::time::{
     ceil_millis, format_utc, local_date, local_week_hour, start_of_local_day, Nanos,
     NANOS_PER_MILLI,
@@ -241,9 +241,6 @@ pub const NO_QUEUE: &str = "none";
 /// How many spare buffers to keep for reuse.
 const SPARE_BUFFERS: usize = 4096;
 
-/// Key of a per-day tally: local day of the call's start, tenant, judged topic.
-pub(crate) type TallyKey = (NaiveDate, Sym, Sym);
-
 /// The engine. See the module docs for its contract.
 #[derive(Debug)]
 pub struct Engine {
@@ -272,7 +269,7 @@ pub struct Engine {
     scratch_finals: Vec<(Nanos, usize)>,
     /// Event positions being put in time order (breached calls' evidence), reused.
     pub(crate) scratch_order: Vec<usize>,
-    pub(crate) tallies: BTreeMap<TallyKey, Tally>,
+    pub(crate) tallies: DayTallies,
     pub(crate) counters: InputCounters,
     /// Live breaches raised, by (tenant, topic, rule).
     pub(crate) live_breaches: BTreeMap<(String, String, String), u64>,
@@ -306,7 +303,7 @@ impl Engine {
             closes: TimerQueue::default(),
             scratch_finals: Vec::new(),
             scratch_order: Vec::new(),
-            tallies: BTreeMap::new(),
+            tallies: DayTallies::default(),
             counters: InputCounters::default(),
             live_breaches: BTreeMap::new(),
             breach_ledger: BreachLedger::new(),
@@ -353,14 +350,17 @@ impl Engine {
 
     /// Per-day tallies of final verdicts, by (day, tenant, topic), names resolved.
     pub fn tallies(&self) -> impl Iterator<Item = (NaiveDate, &str, &str, &Tally)> {
-        self.tallies.iter().map(|((day, tenant, topic), tally)| {
-            (
-                *day,
-                self.symbols.name(*tenant),
-                self.symbols.name(*topic),
-                tally,
-            )
-        })
+        self.tallies
+            .in_order()
+            .into_iter()
+            .map(|((day, tenant, topic), tally)| {
+                (
+                    *day,
+                    self.symbols.name(*tenant),
+                    self.symbols.name(*topic),
+                    tally,
+                )
+            })
     }
 
     /// Counts an invalid event (decoding happens before the engine).
@@ -763,7 +763,6 @@ impl Engine {
             breached.then(|| local_week_hour(judgement.attributed_to(), self.pack.timezone));
         self.tallies
             .entry((day, tenant, judgement.topic.topic))
-            .or_default()
             .record(TallyEntry {
                 outcome: judgement.outcome,
                 wait_ms,

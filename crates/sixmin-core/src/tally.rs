@@ -5,7 +5,11 @@
 
 use std::collections::BTreeMap;
 
+use chrono::NaiveDate;
 use hdrhistogram::Histogram;
+use rustc_hash::FxHashMap;
+
+use crate::symbols::Sym;
 
 use crate::verdict::{Flag, Outcome};
 
@@ -410,6 +414,44 @@ mod tests {
     use super::*;
 
     #[test]
+    fn day_tallies_are_found_again_and_listed_in_key_order() {
+        let mut symbols = crate::symbols::Symbols::default();
+        let (acme, globex) = (symbols.intern("acme"), symbols.intern("globex"));
+        let topic = symbols.intern("billing");
+        let day = |d| NaiveDate::from_ymd_opt(2026, 10, d).expect("a day");
+        let mut tallies = DayTallies::default();
+        for key in [
+            (day(2), globex, topic),
+            (day(1), acme, topic),
+            (day(2), acme, topic),
+        ] {
+            tallies.entry(key).offered += 1;
+        }
+        tallies.entry((day(2), globex, topic)).offered += 1;
+        tallies.insert(
+            (day(1), acme, topic),
+            Tally {
+                answered: 5,
+                ..Tally::default()
+            },
+        );
+        let listed: Vec<(TallyKey, u64, u64)> = tallies
+            .in_order()
+            .into_iter()
+            .map(|(key, tally)| (*key, tally.offered, tally.answered))
+            .collect();
+        assert_eq!(
+            listed,
+            [
+                ((day(1), acme, topic), 0, 5),
+                ((day(2), acme, topic), 1, 0),
+                ((day(2), globex, topic), 2, 0),
+            ]
+        );
+        assert_eq!(tallies.len(), 3);
+    }
+
+    #[test]
     fn merged_histograms_equal_one_histogram() {
         let waits: Vec<u64> = (0..5000).map(|i| (i * 7919) % 900_000).collect();
         let mut whole = WaitHistogram::new();
@@ -497,5 +539,45 @@ mod tests {
         let tally = Tally::default();
         assert_eq!(tally.compliance_ratio(), None);
         assert_eq!(tally.answer_wait.quantiles(), WaitQuantiles::default());
+    }
+}
+
+/// Key of a per-day tally: local day of the call's start, tenant, judged topic.
+pub(crate) type TallyKey = (NaiveDate, Sym, Sym);
+
+/// The per-day tallies: found by hashing their key when a call is judged (once per call),
+/// listed in key order when read.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct DayTallies {
+    index: FxHashMap<TallyKey, usize>,
+    entries: Vec<(TallyKey, Tally)>,
+}
+
+impl DayTallies {
+    /// The tally of `key`, empty on first use.
+    pub fn entry(&mut self, key: TallyKey) -> &mut Tally {
+        let entries = &mut self.entries;
+        let at = *self.index.entry(key).or_insert_with(|| {
+            entries.push((key, Tally::default()));
+            entries.len() - 1
+        });
+        &mut self.entries[at].1
+    }
+
+    /// Sets the tally of `key` (restoring a snapshot).
+    pub fn insert(&mut self, key: TallyKey, tally: Tally) {
+        *self.entry(key) = tally;
+    }
+
+    /// How many tallies there are.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Every tally, in key order.
+    pub fn in_order(&self) -> Vec<&(TallyKey, Tally)> {
+        let mut entries: Vec<&(TallyKey, Tally)> = self.entries.iter().collect();
+        entries.sort_by_key(|(key, _)| *key);
+        entries
     }
 }
