@@ -224,6 +224,12 @@ impl Call {
             .unwrap_or_default()
     }
 
+    /// The call id followed by the `event_id` of each accepted event, in arrival order,
+    /// back to back (each event's [`Recorded::id_len`] bytes).
+    pub fn ids(&self) -> &str {
+        &self.ids
+    }
+
     /// The accepted events, in arrival order.
     pub fn events(&self) -> &[Recorded] {
         &self.events

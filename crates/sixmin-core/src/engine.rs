@@ -19,6 +19,7 @@
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
+use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 use crate::breached::BreachLedger;
@@ -271,8 +272,9 @@ pub struct Engine {
     pub(crate) scratch_order: Vec<usize>,
     pub(crate) tallies: DayTallies,
     pub(crate) counters: InputCounters,
-    /// Live breaches raised, by (tenant, topic, rule).
-    pub(crate) live_breaches: BTreeMap<(String, String, String), u64>,
+    /// Live breaches raised, by (tenant, topic, rule), names interned: raising one
+    /// copies no string.
+    pub(crate) live_breaches: FxHashMap<(Sym, Sym, Sym), u64>,
     /// Final breached calls by local day: the report's ledger.
     pub(crate) breach_ledger: BreachLedger,
     /// Valid events per hour of event time: the report's input-gap check.
@@ -305,7 +307,7 @@ impl Engine {
             scratch_order: Vec::new(),
             tallies: DayTallies::default(),
             counters: InputCounters::default(),
-            live_breaches: BTreeMap::new(),
+            live_breaches: FxHashMap::default(),
             breach_ledger: BreachLedger::new(),
             traffic: HourlyTraffic::default(),
             default_tenant,
@@ -344,8 +346,24 @@ impl Engine {
     }
 
     /// Live breaches raised so far, by (tenant, topic, rule).
-    pub fn live_breach_counts(&self) -> &BTreeMap<(String, String, String), u64> {
-        &self.live_breaches
+    pub fn live_breach_counts(&self) -> BTreeMap<(String, String, String), u64> {
+        self.live_breaches
+            .iter()
+            .map(|((tenant, topic, rule), count)| {
+                let name = |sym: &Sym| self.symbols.name(*sym).to_owned();
+                ((name(tenant), name(topic), name(rule)), *count)
+            })
+            .collect()
+    }
+
+    /// Adds `count` live breaches of (tenant, topic, rule) (restoring a snapshot).
+    pub(crate) fn add_live_breaches(&mut self, tenant: &str, topic: &str, rule: &str, count: u64) {
+        let key = (
+            self.symbols.intern(tenant),
+            self.symbols.intern(topic),
+            self.symbols.intern(rule),
+        );
+        *self.live_breaches.entry(key).or_default() += count;
     }
 
     /// Per-day tallies of final verdicts, by (day, tenant, topic), names resolved.
@@ -658,12 +676,7 @@ impl Engine {
             if due >= clock {
                 return;
             }
-            let breach = self.describe_live_breach(call, due, kind, clock);
-            let key = (
-                breach.tenant.clone(),
-                breach.topic.clone(),
-                breach.rule.clone(),
-            );
+            let (breach, key) = self.describe_live_breach(call, due, kind, clock);
             *self.live_breaches.entry(key).or_default() += 1;
             out.push(Output::LiveBreach(breach));
             if let Some(call) = self.slots[slot].as_mut() {
@@ -682,7 +695,7 @@ impl Engine {
         due: Nanos,
         kind: LiveKind,
         clock: Nanos,
-    ) -> LiveBreach {
+    ) -> (LiveBreach, (Sym, Sym, Sym)) {
         let topic = self.rulebook.resolve(call.current_topic());
         let tenant = call
             .start()
@@ -697,7 +710,8 @@ impl Engine {
             Some(duty) => (duty.rule, duty.within_ms),
             None => (topic.rule, topic.limit_ms),
         };
-        LiveBreach {
+        let rule_sym = self.rulebook.rule_sym(rule).unwrap_or(topic.topic);
+        let breach = LiveBreach {
             call_id: call.call_id().to_owned(),
             tenant: self.symbols.name(tenant).to_owned(),
             topic: self.symbols.name(topic.topic).to_owned(),
@@ -709,7 +723,8 @@ impl Engine {
             since: due.saturating_sub(limit_ms.saturating_mul(NANOS_PER_MILLI)),
             due_at: due,
             detected_at: clock,
-        }
+        };
+        (breach, (tenant, topic.topic, rule_sym))
     }
 
     fn finalize_in_order(&mut self, finals: &mut [(Nanos, usize)], out: &mut Vec<Output>) {
@@ -785,10 +800,11 @@ impl Engine {
         self.known.close(
             hash_call_id(call.call_id()),
             slot as u32,
-            call.call_id(),
+            call.ids(),
+            call.call_id().len(),
             close_at,
             close_at.saturating_add(retention),
-            call.events().iter().map(|event| call.event_id(event)),
+            call.events().iter().map(|event| event.id_len),
         );
         // The call's buffers are warm: reuse them for the next new call.
         if self.spare_events.len() < SPARE_BUFFERS {

@@ -6,13 +6,16 @@
 //! closed calls' ids packed one after another in a single buffer that is forgotten from
 //! the front, in the order the calls closed. So knowing a call costs no allocation of its
 //! own, and finding an event's call hashes its id once and compares its bytes once.
+//!
+//! A closed call's bytes are its call id, its event ids back to back (copied in one piece
+//! from the open call's id buffer, which holds them the same way), then each event id's
+//! length in two bytes.
 
 use std::collections::VecDeque;
 use std::hash::BuildHasher;
 
 use hashbrown::HashTable;
 
-use crate::idlist::{pack_into, unpack};
 use crate::time::Nanos;
 
 /// Where a known call is.
@@ -38,14 +41,22 @@ struct Entry {
 /// A closed call's memory; its call id and packed event ids sit in the shared buffer.
 #[derive(Debug, Clone, Copy)]
 struct ClosedRecord {
-    hash: u64,
     close_at: Nanos,
     forget_at: Nanos,
     /// Where its bytes start, counted from the first byte ever stored.
     at: u64,
     call_id_len: u32,
-    /// The call id and the packed event ids together.
-    len: u32,
+    /// The bytes of its event ids, back to back.
+    ids_len: u32,
+    /// How many event ids it has (each with a 2-byte length after the ids).
+    count: u32,
+}
+
+impl ClosedRecord {
+    /// All its bytes: call id, event ids, lengths.
+    fn len(&self) -> usize {
+        self.call_id_len as usize + self.ids_len as usize + 2 * self.count as usize
+    }
 }
 
 /// What is remembered of a closed call.
@@ -57,13 +68,22 @@ pub(crate) struct ClosedCall<'a> {
     pub close_at: Nanos,
     /// When the watermark passing it lets it be forgotten.
     pub forget_at: Nanos,
+    /// Its event ids, back to back.
     ids: &'a [u8],
+    /// Their lengths, two bytes each, little-endian.
+    lengths: &'a [u8],
 }
 
 impl<'a> ClosedCall<'a> {
     /// Its event ids, in the order they were applied.
     pub fn event_ids(&self) -> impl Iterator<Item = &'a str> {
-        unpack(self.ids)
+        let mut rest = self.ids;
+        self.lengths.chunks_exact(2).map_while(move |length| {
+            let length = usize::from(u16::from_le_bytes([length[0], length[1]]));
+            let (id, tail) = rest.split_at_checked(length)?;
+            rest = tail;
+            std::str::from_utf8(id).ok()
+        })
     }
 
     /// Whether an event with this id was applied to the call.
@@ -87,7 +107,13 @@ pub(crate) struct KnownCalls {
     bytes: Vec<u8>,
     /// The position of `bytes[0]`, counted from the first byte ever stored.
     bytes_base: u64,
+    /// Table entries of forgotten calls not yet swept (they match no call id).
+    stale: usize,
 }
+
+/// Stale entries are swept, all at once, when there are this many and they are half
+/// the table: one pass over the table instead of one lookup per forgotten call.
+const SWEEP_AT_LEAST: usize = 1024;
 
 impl KnownCalls {
     /// Where the call `call_id` (whose [`hash_call_id`] is `hash`) is, if known.
@@ -124,17 +150,20 @@ impl KnownCalls {
     }
 
     /// Turns the open call in `slot` into a closed one, remembered until the watermark
-    /// passes `forget_at`.
-    pub fn close<'a>(
+    /// passes `forget_at`. `ids` is the call id (its first `call_id_len` bytes) followed
+    /// by its event ids back to back, of the lengths given.
+    #[allow(clippy::too_many_arguments)]
+    pub fn close(
         &mut self,
         hash: u64,
         slot: u32,
-        call_id: &str,
+        ids: &str,
+        call_id_len: usize,
         close_at: Nanos,
         forget_at: Nanos,
-        event_ids: impl Iterator<Item = &'a str>,
+        lengths: impl Iterator<Item = u16>,
     ) {
-        let seq = self.remember(hash, call_id, close_at, forget_at, event_ids);
+        let seq = self.remember(ids, call_id_len, close_at, forget_at, lengths);
         let open = Place::Open(slot);
         match self.table.find_mut(hash, |entry| entry.place == open) {
             Some(entry) => entry.place = Place::Closed(seq),
@@ -148,10 +177,13 @@ impl KnownCalls {
         call_id: &str,
         close_at: Nanos,
         forget_at: Nanos,
-        event_ids: impl Iterator<Item = &'a str>,
+        event_ids: impl Iterator<Item = &'a str> + Clone,
     ) {
         let hash = hash_call_id(call_id);
-        let seq = self.remember(hash, call_id, close_at, forget_at, event_ids);
+        let mut ids = String::from(call_id);
+        event_ids.clone().for_each(|id| ids.push_str(id));
+        let lengths = event_ids.map(|id| u16::try_from(id.len()).unwrap_or(u16::MAX));
+        let seq = self.remember(&ids, call_id.len(), close_at, forget_at, lengths);
         self.insert_closed(hash, seq);
     }
 
@@ -167,25 +199,29 @@ impl KnownCalls {
     }
 
     /// Stores a closed call's bytes and record; returns its sequence number.
-    fn remember<'a>(
+    fn remember(
         &mut self,
-        hash: u64,
-        call_id: &str,
+        ids: &str,
+        call_id_len: usize,
         close_at: Nanos,
         forget_at: Nanos,
-        event_ids: impl Iterator<Item = &'a str>,
+        lengths: impl Iterator<Item = u16>,
     ) -> u64 {
         let start = self.bytes.len();
-        self.bytes.extend_from_slice(call_id.as_bytes());
-        pack_into(&mut self.bytes, event_ids);
+        self.bytes.extend_from_slice(ids.as_bytes());
+        let mut count = 0u32;
+        for length in lengths {
+            self.bytes.extend_from_slice(&length.to_le_bytes());
+            count += 1;
+        }
         let seq = self.first_seq + self.closed.len() as u64;
         self.closed.push_back(ClosedRecord {
-            hash,
             close_at,
             forget_at,
             at: self.bytes_base + start as u64,
-            call_id_len: call_id.len() as u32,
-            len: (self.bytes.len() - start) as u32,
+            call_id_len: call_id_len as u32,
+            ids_len: (ids.len() - call_id_len.min(ids.len())) as u32,
+            count,
         });
         seq
     }
@@ -202,14 +238,20 @@ impl KnownCalls {
         let from = (record.at - self.bytes_base) as usize;
         let bytes = self
             .bytes
-            .get(from..from + record.len as usize)
+            .get(from..from + record.len())
             .unwrap_or_default();
-        let (call_id, ids) = bytes.split_at(record.call_id_len as usize);
+        let (call_id, rest) = bytes
+            .split_at_checked(record.call_id_len as usize)
+            .unwrap_or_default();
+        let (ids, lengths) = rest
+            .split_at_checked(record.ids_len as usize)
+            .unwrap_or_default();
         ClosedCall {
             call_id: std::str::from_utf8(call_id).unwrap_or_default(),
             close_at: record.close_at,
             forget_at: record.forget_at,
             ids,
+            lengths,
         }
     }
 
@@ -219,20 +261,29 @@ impl KnownCalls {
     }
 
     /// Forgets the closed calls at the front whose retention ends before `watermark`.
+    /// Their table entries are left behind, matching nothing, and swept later in bulk.
     pub fn forget_before(&mut self, watermark: Nanos) {
-        while let Some(record) = self.closed.front().copied() {
-            if record.forget_at >= watermark {
-                break;
-            }
+        let mut forgotten = 0;
+        while self
+            .closed
+            .front()
+            .is_some_and(|record| record.forget_at < watermark)
+        {
             self.closed.pop_front();
-            let closed = Place::Closed(self.first_seq);
-            if let Ok(entry) = self
-                .table
-                .find_entry(record.hash, |entry| entry.place == closed)
-            {
-                entry.remove();
-            }
-            self.first_seq += 1;
+            forgotten += 1;
+        }
+        if forgotten == 0 {
+            return;
+        }
+        self.first_seq += forgotten as u64;
+        self.stale += forgotten;
+        if self.stale >= SWEEP_AT_LEAST && self.stale * 2 >= self.table.len() {
+            let first_seq = self.first_seq;
+            self.table.retain(|entry| match entry.place {
+                Place::Open(_) => true,
+                Place::Closed(seq) => seq >= first_seq,
+            });
+            self.stale = 0;
         }
         self.drop_forgotten_bytes();
     }
@@ -251,13 +302,35 @@ impl KnownCalls {
     /// How many calls are known, open and closed.
     #[cfg(test)]
     pub fn len(&self) -> usize {
-        self.table.len()
+        self.table.len() - self.stale
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Closes the call in `slot` as the engine does: its id buffer, then the lengths.
+    fn close(
+        known: &mut KnownCalls,
+        hash: u64,
+        slot: u32,
+        call_id: &str,
+        close_at: Nanos,
+        event_ids: &[&str],
+    ) {
+        let ids = format!("{call_id}{}", event_ids.concat());
+        let lengths = event_ids.iter().map(|id| id.len() as u16);
+        known.close(
+            hash,
+            slot,
+            &ids,
+            call_id.len(),
+            close_at,
+            close_at * 10,
+            lengths,
+        );
+    }
 
     fn find(known: &KnownCalls, call_id: &str, open: &[&'static str]) -> Option<Place> {
         known.find(hash_call_id(call_id), call_id, |slot| {
@@ -274,14 +347,7 @@ mod tests {
         assert_eq!(find(&known, "c-1", &open), Some(Place::Open(0)));
         assert_eq!(find(&known, "c-3", &open), None);
 
-        known.close(
-            hash_call_id("c-1"),
-            0,
-            "c-1",
-            10,
-            100,
-            ["e1", "e2"].into_iter(),
-        );
+        close(&mut known, hash_call_id("c-1"), 0, "c-1", 10, &["e1", "e2"]);
         let Some(Place::Closed(seq)) = find(&known, "c-1", &open) else {
             panic!("c-1 is not closed");
         };
@@ -290,10 +356,28 @@ mod tests {
             (closed.call_id, closed.close_at, closed.forget_at),
             ("c-1", 10, 100)
         );
+        assert_eq!(closed.event_ids().collect::<Vec<_>>(), ["e1", "e2"]);
         assert!(closed.has_event("e2"));
         assert!(!closed.has_event("e3"));
+        assert!(!closed.has_event("e1e2"));
 
-        known.close(hash_call_id("c-2"), 1, "c-2", 20, 200, ["e9"].into_iter());
+        close(
+            &mut known,
+            hash_call_id("c-2"),
+            1,
+            "c-2",
+            20,
+            &["e9", "", "e10"],
+        );
+        let Some(Place::Closed(seq)) = find(&known, "c-2", &open) else {
+            panic!("c-2 is not closed");
+        };
+        let ids: Vec<&str> = known
+            .closed_call(seq)
+            .expect("remembered")
+            .event_ids()
+            .collect();
+        assert_eq!(ids, ["e9", "", "e10"]);
         known.forget_before(100);
         assert_eq!(known.len(), 2, "retention ends at 100, not before");
         known.forget_before(101);
@@ -316,7 +400,7 @@ mod tests {
         assert_eq!(find_forced(&known, "a"), Some(Place::Open(0)));
         assert_eq!(find_forced(&known, "b"), Some(Place::Open(1)));
         assert_eq!(find_forced(&known, "c"), None);
-        known.close(7, 1, "b", 1, 2, std::iter::empty());
+        close(&mut known, 7, 1, "b", 1, &[]);
         assert_eq!(find_forced(&known, "a"), Some(Place::Open(0)));
         assert!(matches!(find_forced(&known, "b"), Some(Place::Closed(_))));
     }
@@ -332,6 +416,15 @@ mod tests {
             known.forget_before(at - 100);
         }
         assert_eq!(known.len(), 101);
+        assert!(
+            known.table.len() <= 101 + 2 * SWEEP_AT_LEAST,
+            "forgotten entries are swept: {}",
+            known.table.len()
+        );
+        // A forgotten call is unknown; seen again, it opens afresh.
+        assert_eq!(find(&known, "call-0", &[]), None);
+        known.insert_open(hash_call_id("call-0"), 0);
+        assert_eq!(find(&known, "call-0", &["call-0"]), Some(Place::Open(0)));
         assert!(
             known.bytes.len() < 2 * SLACK_BYTES + 4096,
             "{}",

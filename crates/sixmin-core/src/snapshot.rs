@@ -410,13 +410,13 @@ impl Engine {
             closed_calls,
             tallies,
             live_breaches: self
-                .live_breaches
-                .iter()
+                .live_breach_counts()
+                .into_iter()
                 .map(|((tenant, topic, rule), count)| LiveBreachCount {
-                    tenant: tenant.clone(),
-                    topic: topic.clone(),
-                    rule: rule.clone(),
-                    count: *count,
+                    tenant,
+                    topic,
+                    rule,
+                    count,
                 })
                 .collect(),
             breached_calls: self.breached_call_snapshots(),
@@ -601,14 +601,7 @@ impl Engine {
             engine.tallies.insert((day, tenant, topic), tally);
         }
         for count in &snapshot.live_breaches {
-            engine.live_breaches.insert(
-                (
-                    count.tenant.clone(),
-                    count.topic.clone(),
-                    count.rule.clone(),
-                ),
-                count.count,
-            );
+            engine.add_live_breaches(&count.tenant, &count.topic, &count.rule, count.count);
         }
         engine.restore_breached_calls(&snapshot.breached_calls)?;
         let mut traffic = BTreeMap::new();

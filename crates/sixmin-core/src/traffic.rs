@@ -29,33 +29,48 @@ pub struct HourlyTraffic {
     counts: BTreeMap<i64, u64>,
     /// The hour being counted now: most events of a stream fall in the same hour, so the
     /// map is touched once per hour, not once per event.
-    current: Option<(i64, u64)>,
+    current: Option<CurrentHour>,
+}
+
+/// The hour being counted, with its bounds (checking them needs no division).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct CurrentHour {
+    hour: i64,
+    from: Nanos,
+    until: Nanos,
+    events: u64,
 }
 
 impl HourlyTraffic {
     /// Counts one event stamped `ts`.
     pub fn count(&mut self, ts: Nanos) {
-        let hour = ts.div_euclid(NANOS_PER_HOUR);
         match &mut self.current {
-            Some((current, events)) if *current == hour => *events += 1,
+            Some(current) if ts >= current.from && ts < current.until => current.events += 1,
             _ => {
                 self.flush();
-                self.current = Some((hour, 1));
+                let hour = ts.div_euclid(NANOS_PER_HOUR);
+                // The first hour of time starts before `i64::MIN`: its bound saturates.
+                self.current = Some(CurrentHour {
+                    hour,
+                    from: hour.saturating_mul(NANOS_PER_HOUR),
+                    until: (hour + 1).saturating_mul(NANOS_PER_HOUR),
+                    events: 1,
+                });
             }
         }
     }
 
     fn flush(&mut self) {
-        if let Some((hour, events)) = self.current.take() {
-            *self.counts.entry(hour).or_default() += events;
+        if let Some(current) = self.current.take() {
+            *self.counts.entry(current.hour).or_default() += current.events;
         }
     }
 
     /// Events per hour (hours since the epoch, UTC), hours without events left out.
     pub fn counts(&self) -> BTreeMap<i64, u64> {
         let mut counts = self.counts.clone();
-        if let Some((hour, events)) = self.current {
-            *counts.entry(hour).or_default() += events;
+        if let Some(current) = self.current {
+            *counts.entry(current.hour).or_default() += current.events;
         }
         counts
     }
@@ -232,5 +247,31 @@ mod tests {
         );
         let rebuilt = HourlyTraffic::from_counts(left.counts());
         assert_eq!(rebuilt.counts(), left.counts());
+    }
+
+    proptest::proptest! {
+        /// Each event lands in the hour `ts.div_euclid(1 h)`, whatever the order and
+        /// however near an hour's edge or the ends of time it is stamped.
+        #[test]
+        fn every_event_is_counted_in_its_own_hour(
+            offsets in proptest::collection::vec(
+                proptest::prop_oneof![
+                    -3 * NANOS_PER_HOUR..3 * NANOS_PER_HOUR,
+                    proptest::prelude::Just(i64::MIN),
+                    proptest::prelude::Just(i64::MAX),
+                    (i64::MAX - NANOS_PER_HOUR)..=i64::MAX,
+                    i64::MIN..(i64::MIN + NANOS_PER_HOUR),
+                ],
+                0..200,
+            ),
+        ) {
+            let mut traffic = HourlyTraffic::default();
+            let mut expected: BTreeMap<i64, u64> = BTreeMap::new();
+            for ts in offsets {
+                traffic.count(ts);
+                *expected.entry(ts.div_euclid(NANOS_PER_HOUR)).or_default() += 1;
+            }
+            proptest::prop_assert_eq!(traffic.counts(), expected);
+        }
     }
 }

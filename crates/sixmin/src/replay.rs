@@ -362,8 +362,9 @@ impl Replay {
             totals.merge(tally);
         }
         let mut live_by_rule: BTreeMap<&str, u64> = BTreeMap::new();
-        for ((_, _, rule), count) in self.engine.live_breach_counts() {
-            *live_by_rule.entry(rule).or_default() += count;
+        let live_counts = self.engine.live_breach_counts();
+        for ((_, _, rule), count) in &live_counts {
+            *live_by_rule.entry(rule.as_str()).or_default() += count;
         }
         let join = |pairs: Vec<(String, u64)>| {
             if pairs.is_empty() {
