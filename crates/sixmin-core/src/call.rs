@@ -65,6 +65,12 @@ struct Summary {
     last_topic: Option<u32>,
     last_queue: Option<u32>,
     attempts: u32,
+    /// Copies of what the timers read on every re-arm (the start's and stop's time, the
+    /// stop's kind, the current topic), so re-arming a call reads none of its events.
+    start_ts: Nanos,
+    stop_ts: Nanos,
+    stop_kind: Option<EventKind>,
+    topic: Option<Sym>,
 }
 
 /// An open call: its events so far and its bookkeeping.
@@ -74,6 +80,8 @@ pub(crate) struct Call {
     /// The call id, then every `event_id` of the call, one after the other (one
     /// allocation, reused by later calls, not one per id).
     ids: String,
+    /// The call id's [`crate::known::hash_call_id`], found again when the call closes.
+    pub hash: u64,
     /// The call id's length at the front of `ids`.
     call_id_len: u32,
     summary: Summary,
@@ -196,11 +204,17 @@ fn stop_rank(kind: EventKind) -> u8 {
 
 impl Call {
     pub fn new(call_id: &str) -> Self {
-        Call::with_buffers(call_id, Vec::new(), String::new())
+        let hash = crate::known::hash_call_id(call_id);
+        Call::with_buffers(call_id, hash, Vec::new(), String::new())
     }
 
-    /// A new call reusing the buffers of a forgotten one.
-    pub fn with_buffers(call_id: &str, mut events: Vec<Recorded>, mut ids: String) -> Self {
+    /// A new call (whose id hashes to `hash`) reusing the buffers of a forgotten one.
+    pub fn with_buffers(
+        call_id: &str,
+        hash: u64,
+        mut events: Vec<Recorded>,
+        mut ids: String,
+    ) -> Self {
         events.clear();
         events.reserve(8);
         ids.clear();
@@ -209,6 +223,7 @@ impl Call {
         Call {
             events,
             ids,
+            hash,
             call_id_len: call_id.len() as u32,
             summary: Summary::default(),
             late_events: false,
@@ -300,11 +315,14 @@ impl Call {
                 if at(summary.start).is_none_or(|current| key(&event) < key(current)) =>
             {
                 summary.start = Some(index);
+                summary.start_ts = event.ts;
             }
             kind if kind.stops_wait()
                 && at(summary.stop).is_none_or(|current| is_earlier_stop(&event, current)) =>
             {
                 summary.stop = Some(index);
+                summary.stop_ts = event.ts;
+                summary.stop_kind = Some(event.kind);
             }
             EventKind::Ended => {
                 summary.ended = Some(summary.ended.map_or(event.ts, |ended| ended.max(event.ts)));
@@ -316,6 +334,7 @@ impl Call {
             && at(summary.last_topic).is_none_or(|current| key(&event) > key(current))
         {
             summary.last_topic = Some(index);
+            summary.topic = event.topic;
         }
         if event.queue.is_some()
             && at(summary.last_queue).is_none_or(|current| key(&event) > key(current))
@@ -390,8 +409,19 @@ impl Call {
 
     /// The current topic for a live alarm: the last selection seen so far.
     pub fn current_topic(&self) -> Option<Sym> {
-        self.event(self.summary.last_topic)
-            .and_then(|event| event.topic)
+        self.summary.topic
+    }
+
+    /// The start's time, if started (from the summary: no event is read).
+    fn start_ts(&self) -> Option<Nanos> {
+        self.summary.start.map(|_| self.summary.start_ts)
+    }
+
+    /// The stop's time and kind, if stopped (from the summary).
+    fn stop_ts_kind(&self) -> Option<(Nanos, EventKind)> {
+        self.summary
+            .stop_kind
+            .map(|kind| (self.summary.stop_ts, kind))
     }
 
     /// The current queue: the last one seen so far.
@@ -424,9 +454,9 @@ impl Call {
 
     /// Whether this call is a callback request (its stop is `callback_requested`).
     fn callback_request(&self) -> Option<Nanos> {
-        self.stop()
-            .filter(|stop| stop.kind == EventKind::CallbackRequested)
-            .map(|stop| stop.ts)
+        self.stop_ts_kind()
+            .filter(|(_, kind)| *kind == EventKind::CallbackRequested)
+            .map(|(ts, _)| ts)
     }
 
     /// Judges the call. `now` is `None` for a final verdict (every duty's deadline has
@@ -525,21 +555,21 @@ impl Call {
     pub fn close_at(&self, rulebook: &Rulebook) -> Nanos {
         let orphan_timeout = rulebook.orphan_timeout_nanos;
         let ended = self.summary.ended;
-        let (Some(_), Some(stop)) = (self.start(), self.stop()) else {
-            return match (self.start(), ended) {
+        let (Some(_), Some((stop_ts, stop_kind))) = (self.start_ts(), self.stop_ts_kind()) else {
+            return match (self.start_ts(), ended) {
                 // Never started: wait the orphan timeout for the `call_started`.
                 (None, _) => self.first_seen().saturating_add(orphan_timeout),
                 // Over without a stop: the stop was lost.
-                (Some(start), Some(ended)) => ended.max(start.ts),
+                (Some(start), Some(ended)) => ended.max(start),
                 // Still waiting, or its stop was lost: give up after the orphan timeout.
-                (Some(start), None) => start.ts.saturating_add(orphan_timeout),
+                (Some(start), None) => start.saturating_add(orphan_timeout),
             };
         };
-        let base = stop.ts.max(ended.unwrap_or(stop.ts));
-        if stop.kind != EventKind::CallbackRequested {
+        let base = stop_ts.max(ended.unwrap_or(stop_ts));
+        if stop_kind != EventKind::CallbackRequested {
             return base;
         }
-        base.max(self.callback_settled_at(rulebook, stop.ts))
+        base.max(self.callback_settled_at(rulebook, stop_ts))
     }
 
     /// When the callback and SMS duties of a callback requested at `request` are settled
@@ -575,14 +605,14 @@ impl Call {
     /// waiting past the limit of the topic known so far, a callback not attempted by its
     /// deadline, an SMS not sent after a missed callback.
     pub fn next_live_alarm(&self, rulebook: &Rulebook) -> Option<(Nanos, LiveKind)> {
-        if let (Some(start), None) = (self.start(), self.stop()) {
+        if let (Some(start), None) = (self.start_ts(), self.summary.stop) {
             if self.live_fired.wait {
                 return None;
             }
             let limit = rulebook.resolve(self.current_topic()).limit_nanos;
-            return Some((start.ts.saturating_add(limit), LiveKind::Wait));
+            return Some((start.saturating_add(limit), LiveKind::Wait));
         }
-        let (Some(_), Some(request)) = (self.start(), self.callback_request()) else {
+        let (Some(_), Some(request)) = (self.start_ts(), self.callback_request()) else {
             return None;
         };
         let mut next: Option<(Nanos, LiveKind)> = None;
@@ -673,6 +703,11 @@ mod tests {
                     let after = (call.close_at(&rulebook), call.next_live_alarm(&rulebook));
                     prop_assert_eq!(before, after, "after {:?}", kind);
                 }
+                // The summary's copies agree with the events they were taken from.
+                prop_assert_eq!(call.start_ts(), call.start().map(|start| start.ts));
+                prop_assert_eq!(call.stop_ts_kind(), call.stop().map(|stop| (stop.ts, stop.kind)));
+                let last_topic = call.event(call.summary.last_topic).and_then(|event| event.topic);
+                prop_assert_eq!(call.current_topic(), last_topic);
             }
         }
     }

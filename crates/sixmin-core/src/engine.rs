@@ -593,6 +593,7 @@ impl Engine {
     fn open_slot(&mut self, call_id: &str, hash: u64) -> usize {
         let call = Call::with_buffers(
             call_id,
+            hash,
             self.spare_events.pop().unwrap_or_default(),
             self.spare_ids.pop().unwrap_or_default(),
         );
@@ -798,7 +799,7 @@ impl Engine {
         }
         let retention = self.rulebook.orphan_timeout_nanos;
         self.known.close(
-            hash_call_id(call.call_id()),
+            call.hash,
             slot as u32,
             call.ids(),
             call.call_id().len(),
@@ -896,7 +897,7 @@ impl Engine {
 
     /// Re-adds a restored open call.
     pub(crate) fn restore_call(&mut self, call: Call) {
-        let hash = hash_call_id(call.call_id());
+        let hash = call.hash;
         self.slots.push(Some(call));
         self.known.insert_open(hash, (self.slots.len() - 1) as u32);
         self.open_count += 1;
