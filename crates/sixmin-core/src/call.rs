@@ -30,8 +30,10 @@ pub(crate) struct Recorded {
     pub tenant: Option<Sym>,
     pub queue: Option<Sym>,
     pub topic: Option<Sym>,
-    pub attrs: Option<Box<str>>,
 }
+
+// A call's events are read on every event of it: half a cache line each.
+const _: () = assert!(std::mem::size_of::<Recorded>() <= 32);
 
 impl Recorded {
     fn is_topic_selection(&self) -> bool {
@@ -84,6 +86,9 @@ pub(crate) struct Call {
     pub hash: u64,
     /// The call id's length at the front of `ids`.
     call_id_len: u32,
+    /// The `attrs` of the events that carry some, by the event's place in `ids`
+    /// ([`Recorded::id_at`]): few events do, so records stay small without them.
+    attrs: Vec<(u32, Box<str>)>,
     summary: Summary,
     pub late_events: bool,
     pub live_fired: LiveFired,
@@ -225,6 +230,7 @@ impl Call {
             ids,
             hash,
             call_id_len: call_id.len() as u32,
+            attrs: Vec::new(),
             summary: Summary::default(),
             late_events: false,
             live_fired: LiveFired::default(),
@@ -293,9 +299,20 @@ impl Call {
             .any(|event| event.id_fingerprint == fingerprint && self.event_id(event) == event_id)
     }
 
-    /// Adds an accepted event and updates the summary.
-    pub fn push(&mut self, event_id: &str, mut event: Recorded) {
+    /// The `attrs` an event of this call carried, as JSON text.
+    pub fn attrs_of(&self, event: &Recorded) -> Option<&str> {
+        self.attrs
+            .iter()
+            .find(|(id_at, _)| *id_at == event.id_at)
+            .map(|(_, attrs)| &**attrs)
+    }
+
+    /// Adds an accepted event (with the `attrs` it carried) and updates the summary.
+    pub fn push(&mut self, event_id: &str, mut event: Recorded, attrs: Option<&str>) {
         event.id_at = self.ids.len() as u32;
+        if let Some(attrs) = attrs {
+            self.attrs.push((event.id_at, attrs.into()));
+        }
         event.id_len = u16::try_from(event_id.len()).unwrap_or(u16::MAX);
         event.id_fingerprint = id_fingerprint(event_id);
         self.ids.push_str(event_id);
@@ -668,7 +685,6 @@ mod tests {
             tenant: None,
             queue: None,
             topic,
-            attrs: None,
         }
     }
 
@@ -698,7 +714,7 @@ mod tests {
                 let topic = (kind == EventKind::TopicSelected).then(|| topics[topic]);
                 let before = (call.close_at(&rulebook), call.next_live_alarm(&rulebook));
                 let started = call.start().is_some();
-                call.push(&format!("e-{n}"), recorded(kind, ts, topic, reached));
+                call.push(&format!("e-{n}"), recorded(kind, ts, topic, reached), None);
                 if started && !kind.moves_triggers() {
                     let after = (call.close_at(&rulebook), call.next_live_alarm(&rulebook));
                     prop_assert_eq!(before, after, "after {:?}", kind);

@@ -446,7 +446,7 @@ impl Engine {
         let mut moves_triggers = true;
         if let Some(call) = self.slots[slot].as_mut() {
             moves_triggers = call.start().is_none() || event.kind.moves_triggers();
-            call.push(&event.event_id, recorded);
+            call.push(&event.event_id, recorded, event.attrs.as_deref());
         }
         self.announce_stop(slot, out);
         self.clock = Some(self.clock.map_or(event.ts, |clock| clock.max(event.ts)));
@@ -474,7 +474,6 @@ impl Engine {
                 .map(|name| self.symbols.intern(name)),
             queue: event.queue.as_deref().map(|name| self.symbols.intern(name)),
             topic,
-            attrs: event.attrs.as_deref().map(Into::into),
         }
     }
 
@@ -818,11 +817,8 @@ impl Engine {
     fn verdict_of(&self, call: &Call, judgement: &Judgement, wait_ms: Option<i64>) -> Verdict {
         let ordered: Vec<&Recorded> = call.events_in_time_order();
         let mut attrs: Option<serde_json::Map<String, serde_json::Value>> = None;
-        for event in ordered.iter().filter(|event| event.attrs.is_some()) {
-            let parsed = event
-                .attrs
-                .as_deref()
-                .and_then(|text| serde_json::from_str::<serde_json::Map<_, _>>(text).ok());
+        for text in ordered.iter().filter_map(|event| call.attrs_of(event)) {
+            let parsed = serde_json::from_str::<serde_json::Map<_, _>>(text).ok();
             if let Some(parsed) = parsed {
                 attrs.get_or_insert_with(Default::default).extend(parsed);
             }

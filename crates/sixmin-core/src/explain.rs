@@ -88,7 +88,7 @@ pub fn explain(pack: &RulePack, events: &[Event<'_>]) -> Option<Explanation> {
             crate::call::id_fingerprint(&event.event_id),
         ) {
             let recorded = engine.recorded(event);
-            call.push(&event.event_id, recorded);
+            call.push(&event.event_id, recorded, event.attrs.as_deref());
         }
     }
     let judgement = call.judge(&engine.rulebook, None);

@@ -330,7 +330,7 @@ impl Engine {
                         queue: event.queue.map(name),
                         topic: event.topic.map(name),
                         outcome: event.outcome.map(|outcome| outcome.as_str().to_owned()),
-                        attrs: event.attrs.as_deref().map(str::to_owned),
+                        attrs: call.attrs_of(event).map(str::to_owned),
                     })
                     .collect(),
                 late_events: call.late_events,
@@ -554,8 +554,8 @@ impl Engine {
                         tenant: intern(&event.tenant),
                         queue: intern(&event.queue),
                         topic,
-                        attrs: event.attrs.as_deref().map(Into::into),
                     },
+                    event.attrs.as_deref(),
                 );
             }
             engine.restore_call(call);

@@ -233,3 +233,46 @@ fn a_report_counts_pending_calls_and_says_how_many() {
     assert_eq!(ledger_after.len() as u64, after.totals.breached_calls);
     assert!(ledger_after.iter().all(|call| !call.pending));
 }
+
+#[test]
+fn attrs_reach_the_verdict_merged_in_time_order_and_survive_a_restore() {
+    let line = |id: &str, kind: &str, ts: &str, attrs: &str| {
+        format!(
+            r#"{{"v":1,"event_id":"{id}","call_id":"c-attrs","type":"{kind}","ts":"2026-10-04T{ts}Z"{attrs}}}"#
+        )
+    };
+    // Arrival order differs from time order: the last `attrs` in time must win.
+    let arrival = [
+        line("a3", "ended", "09:05:00", r#","attrs":{"crm":"last"}"#),
+        line("a1", "call_started", "09:00:00", r#","attrs":{"crm":"first","x":1}"#),
+        line("a2", "answered", "09:01:00", ""),
+        // Moves the watermark past the call's close.
+        r#"{"v":1,"event_id":"z","call_id":"c-later","type":"call_started","ts":"2026-10-04T12:00:00Z"}"#
+            .to_owned(),
+    ];
+    let expected = serde_json::json!({"crm": "last", "x": 1});
+    for cut in [None, Some(2)] {
+        let mut engine = Engine::new(israeli_pack(), EngineConfig::default());
+        let mut outputs = Vec::new();
+        for (at, text) in arrival.iter().enumerate() {
+            if Some(at) == cut {
+                let json = serde_json::to_string(&engine.snapshot().unwrap()).unwrap();
+                let snapshot: Snapshot = serde_json::from_str(&json).unwrap();
+                engine =
+                    Engine::restore(israeli_pack(), EngineConfig::default(), &snapshot).unwrap();
+            }
+            engine.ingest(&decode_event(text.as_bytes()).unwrap(), &mut outputs);
+        }
+        let mut verdicts = Vec::new();
+        collect(outputs, &mut verdicts);
+        let verdict = verdicts
+            .iter()
+            .find(|verdict| verdict.call_id == "c-attrs")
+            .expect("the call is final");
+        assert_eq!(
+            serde_json::to_value(&verdict.attrs).unwrap(),
+            expected,
+            "cut at {cut:?}"
+        );
+    }
+}
