@@ -614,15 +614,22 @@ impl Engine {
     /// Sets the call's two triggers to exactly its next live alarm and its close passing
     /// the watermark (each moves in place as the call progresses).
     fn schedule(&mut self, slot: usize) {
-        let Some(call) = self.slots[slot].as_ref() else {
+        let lateness = self.lateness_nanos();
+        let Some(call) = self.slots[slot].as_mut() else {
             return;
         };
-        let close_trigger = call
-            .close_at(&self.rulebook)
-            .saturating_add(self.lateness_nanos());
-        let alarm_trigger = call.next_live_alarm(&self.rulebook).map(|(due, _)| due);
-        self.closes.set(slot, Some(close_trigger));
-        self.alarms.set(slot, alarm_trigger);
+        let close = Some(call.close_at(&self.rulebook).saturating_add(lateness));
+        let alarm = call.next_live_alarm(&self.rulebook).map(|(due, _)| due);
+        debug_assert_eq!(call.armed.close, self.closes.trigger(slot));
+        debug_assert_eq!(call.armed.alarm, self.alarms.trigger(slot));
+        if call.armed.close != close {
+            self.closes.set(slot, close);
+            call.armed.close = close;
+        }
+        if call.armed.alarm != alarm {
+            self.alarms.set(slot, alarm);
+            call.armed.alarm = alarm;
+        }
     }
 
     /// Raises the live alarms due before `until` (finalizing nothing: the event at
@@ -631,11 +638,12 @@ impl Engine {
         while let Some(slot) = self.alarms.pop_before(until) {
             self.raise_live_alarms(slot, until, out);
             // Everything due before `until` was raised, so this cannot pop again here.
-            let next = self.slots[slot]
-                .as_ref()
-                .and_then(|call| call.next_live_alarm(&self.rulebook))
-                .map(|(due, _)| due);
+            let Some(call) = self.slots[slot].as_mut() else {
+                continue;
+            };
+            let next = call.next_live_alarm(&self.rulebook).map(|(due, _)| due);
             self.alarms.set(slot, next);
+            call.armed.alarm = next;
         }
     }
 
@@ -647,16 +655,19 @@ impl Engine {
         self.raise_alarms_before(clock, out);
         let watermark = clock.saturating_sub(self.lateness_nanos());
         let mut finals = std::mem::take(&mut self.scratch_finals);
+        let lateness = self.lateness_nanos();
         while let Some(slot) = self.closes.pop_before(clock) {
-            let Some(call) = self.slots[slot].as_ref() else {
+            let Some(call) = self.slots[slot].as_mut() else {
                 continue;
             };
             let close_at = call.close_at(&self.rulebook);
             if watermark > close_at {
+                call.armed.close = None;
                 finals.push((close_at, slot));
             } else {
-                let trigger = close_at.saturating_add(self.lateness_nanos());
-                self.closes.set(slot, Some(trigger));
+                let trigger = Some(close_at.saturating_add(lateness));
+                self.closes.set(slot, trigger);
+                call.armed.close = trigger;
             }
         }
         self.finalize_in_order(&mut finals, out);
@@ -886,6 +897,9 @@ impl Engine {
     pub(crate) fn rebuild_timers(&mut self) {
         self.alarms.clear();
         self.closes.clear();
+        for call in self.slots.iter_mut().flatten() {
+            call.armed = crate::call::Armed::default();
+        }
         for slot in 0..self.slots.len() {
             self.schedule(slot);
         }
