@@ -220,34 +220,38 @@ fn stop_rank(kind: EventKind) -> u8 {
 
 impl Call {
     pub fn new(call_id: &str) -> Self {
-        let hash = crate::known::hash_call_id(call_id);
-        Call::with_buffers(call_id, hash, Vec::new(), String::new())
-    }
-
-    /// A new call (whose id hashes to `hash`) reusing the buffers of a forgotten one.
-    pub fn with_buffers(
-        call_id: &str,
-        hash: u64,
-        mut events: Vec<Recorded>,
-        mut ids: String,
-    ) -> Self {
-        events.clear();
-        events.reserve(8);
-        ids.clear();
-        ids.reserve(128);
-        ids.push_str(call_id);
-        Call {
-            events,
-            ids,
-            hash,
-            call_id_len: call_id.len() as u32,
+        let mut call = Call {
+            events: Vec::new(),
+            ids: String::new(),
+            hash: 0,
+            call_id_len: 0,
             attrs: Vec::new(),
             summary: Summary::default(),
             late_events: false,
             live_fired: LiveFired::default(),
             armed: Armed::default(),
             stop_announced: false,
-        }
+        };
+        call.reset(call_id, crate::known::hash_call_id(call_id));
+        call
+    }
+
+    /// Makes this (forgotten) call a new one, `call_id` (whose id hashes to `hash`),
+    /// keeping its buffers.
+    pub fn reset(&mut self, call_id: &str, hash: u64) {
+        self.events.clear();
+        self.events.reserve(8);
+        self.ids.clear();
+        self.ids.reserve(128);
+        self.ids.push_str(call_id);
+        self.attrs.clear();
+        self.hash = hash;
+        self.call_id_len = call_id.len() as u32;
+        self.summary = Summary::default();
+        self.late_events = false;
+        self.live_fired = LiveFired::default();
+        self.armed = Armed::default();
+        self.stop_announced = false;
     }
 
     /// The call id.
@@ -282,11 +286,6 @@ impl Call {
         let mut ordered: Vec<&Recorded> = self.events.iter().collect();
         ordered.sort_by(|a, b| self.key(a).cmp(&self.key(b)));
         ordered
-    }
-
-    /// The call's buffers, emptied, for reuse by a new call.
-    pub fn into_buffers(self) -> (Vec<Recorded>, String) {
-        (self.events, self.ids)
     }
 
     /// The `event_id` of one of this call's events.

@@ -239,7 +239,7 @@ impl InputCounters {
 /// The queue name of a call that was never queued (waiting groups, per-queue breaches).
 pub const NO_QUEUE: &str = "none";
 
-/// How many spare buffers to keep for reuse.
+/// How many forgotten calls (with their buffers) to keep for reuse by new calls.
 const SPARE_BUFFERS: usize = 4096;
 
 /// The engine. See the module docs for its contract.
@@ -253,15 +253,17 @@ pub struct Engine {
     /// the same day, so the time-zone lookup is done once per day, not once per call.
     day_cache: Option<(Nanos, Nanos, NaiveDate)>,
     pub(crate) clock: Option<Nanos>,
-    pub(crate) slots: Vec<Option<Call>>,
+    /// Open calls, boxed so that opening, closing and reusing one moves a pointer.
+    pub(crate) slots: Vec<Option<Box<Call>>>,
     free_slots: Vec<usize>,
     /// Every call the engine knows: open (its slot) or closed (its memory). One index,
     /// so an event costs one lookup and a call changes state in place.
     pub(crate) known: KnownCalls,
     open_count: usize,
-    /// Buffers of forgotten calls, reused by new ones.
-    spare_events: Vec<Vec<Recorded>>,
-    spare_ids: Vec<String>,
+    /// Forgotten calls, with their buffers, reused by new ones (boxed on purpose: a call
+    /// moves between `slots` and here as a pointer).
+    #[allow(clippy::vec_box)]
+    spare_calls: Vec<Box<Call>>,
     /// When each open call's next live alarm is due.
     alarms: TimerQueue,
     /// When each open call's close passes the watermark (clock instant).
@@ -299,8 +301,7 @@ impl Engine {
             free_slots: Vec::new(),
             known: KnownCalls::default(),
             open_count: 0,
-            spare_events: Vec::new(),
-            spare_ids: Vec::new(),
+            spare_calls: Vec::new(),
             alarms: TimerQueue::default(),
             closes: TimerQueue::default(),
             scratch_finals: Vec::new(),
@@ -402,7 +403,7 @@ impl Engine {
             slots
                 .get(slot as usize)
                 .and_then(Option::as_ref)
-                .map(Call::call_id)
+                .map(|call| call.call_id())
         });
         let (open_slot, closed_call) = match place {
             Some(Place::Open(slot)) => (Some(slot as usize), None),
@@ -590,12 +591,13 @@ impl Engine {
 
     /// Opens a new call and returns its slot.
     fn open_slot(&mut self, call_id: &str, hash: u64) -> usize {
-        let call = Call::with_buffers(
-            call_id,
-            hash,
-            self.spare_events.pop().unwrap_or_default(),
-            self.spare_ids.pop().unwrap_or_default(),
-        );
+        let call = match self.spare_calls.pop() {
+            Some(mut call) => {
+                call.reset(call_id, hash);
+                call
+            }
+            None => Box::new(Call::new(call_id)),
+        };
         let slot = match self.free_slots.pop() {
             Some(slot) => {
                 self.slots[slot] = Some(call);
@@ -743,7 +745,7 @@ impl Engine {
             return;
         }
         let slots = &self.slots;
-        let id_of = |slot: usize| slots[slot].as_ref().map(Call::call_id);
+        let id_of = |slot: usize| slots[slot].as_ref().map(|call| call.call_id());
         finals.sort_by(|(close_a, slot_a), (close_b, slot_b)| {
             (close_a, id_of(*slot_a)).cmp(&(close_b, id_of(*slot_b)))
         });
@@ -817,11 +819,9 @@ impl Engine {
             close_at.saturating_add(retention),
             call.events().iter().map(|event| event.id_len),
         );
-        // The call's buffers are warm: reuse them for the next new call.
-        if self.spare_events.len() < SPARE_BUFFERS {
-            let (events, ids) = call.into_buffers();
-            self.spare_events.push(events);
-            self.spare_ids.push(ids);
+        // The call and its buffers are warm: reuse them for the next new call.
+        if self.spare_calls.len() < SPARE_BUFFERS {
+            self.spare_calls.push(call);
         }
     }
 
@@ -908,7 +908,7 @@ impl Engine {
     /// Re-adds a restored open call.
     pub(crate) fn restore_call(&mut self, call: Call) {
         let hash = call.hash;
-        self.slots.push(Some(call));
+        self.slots.push(Some(Box::new(call)));
         self.known.insert_open(hash, (self.slots.len() - 1) as u32);
         self.open_count += 1;
     }
