@@ -32,10 +32,40 @@ pub(crate) fn hash_call_id(call_id: &str) -> u64 {
     rustc_hash::FxBuildHasher.hash_one(call_id)
 }
 
+/// A table entry: the call id's hash and where the call is, in 16 bytes.
 #[derive(Debug, Clone, Copy)]
 struct Entry {
     hash: u64,
-    place: Place,
+    /// An open call's slot with [`OPEN`] set, or a closed call's sequence number.
+    place: u64,
+}
+
+/// Marks an open call's entry (sequence numbers stay far below it).
+const OPEN: u64 = 1 << 63;
+
+impl Entry {
+    fn new(hash: u64, place: Place) -> Self {
+        Entry {
+            hash,
+            place: packed(place),
+        }
+    }
+
+    fn place(&self) -> Place {
+        if self.place & OPEN != 0 {
+            Place::Open(self.place as u32)
+        } else {
+            Place::Closed(self.place)
+        }
+    }
+}
+
+/// A place as an entry stores it.
+fn packed(place: Place) -> u64 {
+    match place {
+        Place::Open(slot) => OPEN | u64::from(slot),
+        Place::Closed(seq) => seq & !OPEN,
+    }
 }
 
 /// A closed call's memory; its call id and packed event ids sit in the shared buffer.
@@ -127,26 +157,22 @@ impl KnownCalls {
         self.table
             .find(hash, |entry| {
                 entry.hash == hash
-                    && match entry.place {
+                    && match entry.place() {
                         Place::Open(slot) => open_id(slot) == Some(call_id),
                         Place::Closed(seq) => {
                             self.closed_call(seq).map(|closed| closed.call_id) == Some(call_id)
                         }
                     }
             })
-            .map(|entry| entry.place)
+            .map(|entry| entry.place())
     }
 
     /// Adds an open call, not known before.
     pub fn insert_open(&mut self, hash: u64, slot: u32) {
-        self.table.insert_unique(
-            hash,
-            Entry {
-                hash,
-                place: Place::Open(slot),
-            },
-            |entry| entry.hash,
-        );
+        self.table
+            .insert_unique(hash, Entry::new(hash, Place::Open(slot)), |entry| {
+                entry.hash
+            });
     }
 
     /// Turns the open call in `slot` into a closed one, remembered until the watermark
@@ -165,8 +191,9 @@ impl KnownCalls {
     ) {
         let seq = self.remember(ids, call_id_len, close_at, forget_at, lengths);
         let open = Place::Open(slot);
+        let open = packed(open);
         match self.table.find_mut(hash, |entry| entry.place == open) {
-            Some(entry) => entry.place = Place::Closed(seq),
+            Some(entry) => entry.place = packed(Place::Closed(seq)),
             None => self.insert_closed(hash, seq),
         }
     }
@@ -188,14 +215,10 @@ impl KnownCalls {
     }
 
     fn insert_closed(&mut self, hash: u64, seq: u64) {
-        self.table.insert_unique(
-            hash,
-            Entry {
-                hash,
-                place: Place::Closed(seq),
-            },
-            |entry| entry.hash,
-        );
+        self.table
+            .insert_unique(hash, Entry::new(hash, Place::Closed(seq)), |entry| {
+                entry.hash
+            });
     }
 
     /// Stores a closed call's bytes and record; returns its sequence number.
@@ -279,7 +302,7 @@ impl KnownCalls {
         self.stale += forgotten;
         if self.stale >= SWEEP_AT_LEAST && self.stale * 2 >= self.table.len() {
             let first_seq = self.first_seq;
-            self.table.retain(|entry| match entry.place {
+            self.table.retain(|entry| match entry.place() {
                 Place::Open(_) => true,
                 Place::Closed(seq) => seq >= first_seq,
             });
@@ -305,6 +328,9 @@ impl KnownCalls {
         self.table.len() - self.stale
     }
 }
+
+// Entries stay small: the table is read on every event.
+const _: () = assert!(std::mem::size_of::<Entry>() == 16);
 
 #[cfg(test)]
 mod tests {
@@ -385,6 +411,21 @@ mod tests {
         assert!(matches!(find(&known, "c-2", &open), Some(Place::Closed(_))));
         let remembered: Vec<&str> = known.closed_calls().map(|call| call.call_id).collect();
         assert_eq!(remembered, ["c-2"]);
+    }
+
+    #[test]
+    fn places_survive_packing_into_an_entry() {
+        for place in [
+            Place::Open(0),
+            Place::Open(7),
+            Place::Open(u32::MAX),
+            Place::Closed(0),
+            Place::Closed(7),
+            Place::Closed(u64::from(u32::MAX) + 1),
+        ] {
+            assert_eq!(Entry::new(1, place).place(), place);
+        }
+        assert_ne!(packed(Place::Open(7)), packed(Place::Closed(7)));
     }
 
     #[test]
