@@ -75,6 +75,9 @@ struct Summary {
     topic: Option<Sym>,
 }
 
+/// The longest call id a call also keeps inside itself (a UUID is 36 bytes).
+const SHORT_ID: usize = 40;
+
 /// An open call: its events so far and its bookkeeping.
 #[derive(Debug, Clone)]
 pub(crate) struct Call {
@@ -86,6 +89,9 @@ pub(crate) struct Call {
     pub hash: u64,
     /// The call id's length at the front of `ids`.
     call_id_len: u32,
+    /// The call id again, when it is short enough, so that finding the call by its id
+    /// reads only the call itself (its id buffer is another allocation).
+    short_id: [u8; SHORT_ID],
     /// The `attrs` of the events that carry some, by the event's place in `ids`
     /// ([`Recorded::id_at`]): few events do, so records stay small without them.
     attrs: Vec<(u32, Box<str>)>,
@@ -225,6 +231,7 @@ impl Call {
             ids: String::new(),
             hash: 0,
             call_id_len: 0,
+            short_id: [0; SHORT_ID],
             attrs: Vec::new(),
             summary: Summary::default(),
             late_events: false,
@@ -247,11 +254,23 @@ impl Call {
         self.attrs.clear();
         self.hash = hash;
         self.call_id_len = call_id.len() as u32;
+        if let Some(short) = self.short_id.get_mut(..call_id.len()) {
+            short.copy_from_slice(call_id.as_bytes());
+        }
         self.summary = Summary::default();
         self.late_events = false;
         self.live_fired = LiveFired::default();
         self.armed = Armed::default();
         self.stop_announced = false;
+    }
+
+    /// Whether this is the call `call_id`.
+    pub fn is(&self, call_id: &str) -> bool {
+        call_id.len() == self.call_id_len as usize
+            && match self.short_id.get(..call_id.len()) {
+                Some(short) => short == call_id.as_bytes(),
+                None => self.call_id() == call_id,
+            }
     }
 
     /// The call id.
@@ -697,6 +716,21 @@ mod tests {
             queue: None,
             topic,
         }
+    }
+
+    #[test]
+    fn a_call_knows_its_id_short_or_long_and_after_reuse() {
+        let long = "x".repeat(SHORT_ID) + "-long";
+        let mut call = Call::new("c-1");
+        assert!(call.is("c-1"));
+        assert!(!call.is("c-2") && !call.is("c-") && !call.is("c-10") && !call.is(""));
+        call.reset(&long, 1);
+        assert!(call.is(&long));
+        assert!(!call.is(&("y".repeat(SHORT_ID) + "-long")));
+        assert!(!call.is("c-1"));
+        call.reset("c-9", 2);
+        assert!(call.is("c-9") && !call.is("c-1") && !call.is(&long));
+        assert_eq!(call.call_id(), "c-9");
     }
 
     proptest! {

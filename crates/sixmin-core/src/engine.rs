@@ -399,11 +399,11 @@ impl Engine {
         let call_id: &str = &event.call_id;
         let hash = hash_call_id(call_id);
         let slots = &self.slots;
-        let place = self.known.find(hash, call_id, |slot| {
+        let place = self.known.find(hash, call_id, |slot, call_id| {
             slots
                 .get(slot as usize)
                 .and_then(Option::as_ref)
-                .map(|call| call.call_id())
+                .is_some_and(|call| call.is(call_id))
         });
         let (open_slot, closed_call) = match place {
             Some(Place::Open(slot)) => (Some(slot as usize), None),

@@ -147,18 +147,18 @@ const SWEEP_AT_LEAST: usize = 1024;
 
 impl KnownCalls {
     /// Where the call `call_id` (whose [`hash_call_id`] is `hash`) is, if known.
-    /// `open_id` gives the call id of an open slot.
-    pub fn find<'s>(
+    /// `open_is(slot, call_id)` tells whether the call open in `slot` has that id.
+    pub fn find(
         &self,
         hash: u64,
         call_id: &str,
-        open_id: impl Fn(u32) -> Option<&'s str>,
+        open_is: impl Fn(u32, &str) -> bool,
     ) -> Option<Place> {
         self.table
             .find(hash, |entry| {
                 entry.hash == hash
                     && match entry.place() {
-                        Place::Open(slot) => open_id(slot) == Some(call_id),
+                        Place::Open(slot) => open_is(slot, call_id),
                         Place::Closed(seq) => {
                             self.closed_call(seq).map(|closed| closed.call_id) == Some(call_id)
                         }
@@ -359,8 +359,8 @@ mod tests {
     }
 
     fn find(known: &KnownCalls, call_id: &str, open: &[&'static str]) -> Option<Place> {
-        known.find(hash_call_id(call_id), call_id, |slot| {
-            open.get(slot as usize).copied()
+        known.find(hash_call_id(call_id), call_id, |slot, id| {
+            open.get(slot as usize) == Some(&id)
         })
     }
 
@@ -436,7 +436,7 @@ mod tests {
         known.insert_open(7, 0);
         known.insert_open(7, 1);
         let find_forced = |known: &KnownCalls, id: &str| {
-            known.find(7, id, |slot| open.get(slot as usize).copied())
+            known.find(7, id, |slot, id| open.get(slot as usize) == Some(&id))
         };
         assert_eq!(find_forced(&known, "a"), Some(Place::Open(0)));
         assert_eq!(find_forced(&known, "b"), Some(Place::Open(1)));
