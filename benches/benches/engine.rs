@@ -4,49 +4,20 @@
 //! Run with `cargo bench -p sixmin-benches`. The ratio of the two is the engine's cost.
 
 use criterion::{black_box, criterion_main, Criterion, Throughput};
+use sixmin_benches::{decode_judge_record, decode_only, engine_without_ledger};
 use sixmin_core::{decode_event, Engine, EngineConfig};
 
-/// An engine that keeps tallies but builds no ledger verdicts.
-fn engine_without_ledger() -> Engine {
-    let config = EngineConfig {
-        emit_verdicts: false,
-        ..EngineConfig::default()
-    };
-    Engine::new(sixmin_config::builtin_pack(), config)
-}
-
 fn engine_throughput(criterion: &mut Criterion) {
-    // Two weeks of a 4 000-call-a-day centre: about 300 000 events.
+    // Two weeks of a 4 000-call-a-day centre: about 237 000 events.
     let lines = sixmin_benches::generated_lines(14, 4_000);
     let mut group = criterion.benchmark_group("events");
     group.throughput(Throughput::Elements(lines.len() as u64));
     group.sample_size(10);
 
-    group.bench_function("decode_only", |bench| {
-        bench.iter(|| {
-            let mut accepted = 0u64;
-            for line in &lines {
-                if let Ok(event) = decode_event(line.as_bytes()) {
-                    accepted += black_box(event.ts) as u64 & 1;
-                }
-            }
-            accepted
-        })
-    });
+    group.bench_function("decode_only", |bench| bench.iter(|| decode_only(&lines)));
 
     group.bench_function("decode_judge_record", |bench| {
-        bench.iter(|| {
-            let mut engine = engine_without_ledger();
-            let mut outputs = Vec::new();
-            for line in &lines {
-                if let Ok(event) = decode_event(line.as_bytes()) {
-                    engine.ingest(&event, &mut outputs);
-                    outputs.clear();
-                }
-            }
-            engine.finish(&mut outputs);
-            black_box(engine.counters().accepted)
-        })
+        bench.iter(|| black_box(decode_judge_record(&lines)))
     });
 
     // The engine alone, on events decoded beforehand: what the engine adds per event.

@@ -16,40 +16,10 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use sixmin_core::{decode_event, Engine, EngineConfig};
+use sixmin_benches::{decode_judge_record, decode_only};
 
 /// Rounds of each loop when no argument is given.
 const DEFAULT_ROUNDS: usize = 15;
-
-/// Decodes every line; the accepted count keeps the work observable.
-fn decode_only(lines: &[String]) -> u64 {
-    let mut accepted = 0u64;
-    for line in lines {
-        if let Ok(event) = decode_event(line.as_bytes()) {
-            accepted += black_box(event.ts) as u64 & 1;
-        }
-    }
-    accepted
-}
-
-/// Decodes every line and feeds it to a new engine (tallies, no ledger), as the
-/// `decode_judge_record` bench does.
-fn decode_judge_record(lines: &[String]) -> u64 {
-    let config = EngineConfig {
-        emit_verdicts: false,
-        ..EngineConfig::default()
-    };
-    let mut engine = Engine::new(sixmin_config::builtin_pack(), config);
-    let mut outputs = Vec::new();
-    for line in lines {
-        if let Ok(event) = decode_event(line.as_bytes()) {
-            engine.ingest(&event, &mut outputs);
-            outputs.clear();
-        }
-    }
-    engine.finish(&mut outputs);
-    engine.counters().accepted
-}
 
 /// Times one run of `work`.
 fn timed(work: impl FnOnce() -> u64) -> Duration {

@@ -226,7 +226,14 @@ fn stop_rank(kind: EventKind) -> u8 {
 
 impl Call {
     pub fn new(call_id: &str) -> Self {
-        let mut call = Call {
+        let mut call = Call::empty();
+        call.reset(call_id, crate::known::hash_call_id(call_id));
+        call
+    }
+
+    /// A call with no id and no events yet, to be given one by [`Call::reset`].
+    pub fn empty() -> Self {
+        Call {
             events: Vec::new(),
             ids: String::new(),
             hash: 0,
@@ -238,9 +245,7 @@ impl Call {
             live_fired: LiveFired::default(),
             armed: Armed::default(),
             stop_announced: false,
-        };
-        call.reset(call_id, crate::known::hash_call_id(call_id));
-        call
+        }
     }
 
     /// Makes this (forgotten) call a new one, `call_id` (whose id hashes to `hash`),

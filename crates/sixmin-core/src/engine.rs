@@ -591,13 +591,11 @@ impl Engine {
 
     /// Opens a new call and returns its slot.
     fn open_slot(&mut self, call_id: &str, hash: u64) -> usize {
-        let call = match self.spare_calls.pop() {
-            Some(mut call) => {
-                call.reset(call_id, hash);
-                call
-            }
-            None => Box::new(Call::new(call_id)),
-        };
+        let mut call = self
+            .spare_calls
+            .pop()
+            .unwrap_or_else(|| Box::new(Call::empty()));
+        call.reset(call_id, hash);
         let slot = match self.free_slots.pop() {
             Some(slot) => {
                 self.slots[slot] = Some(call);
@@ -689,7 +687,8 @@ impl Engine {
             if due >= clock {
                 return;
             }
-            let (breach, key) = self.describe_live_breach(call, due, kind, clock);
+            let (breach, (tenant, topic)) = self.describe_live_breach(call, due, kind, clock);
+            let key = (tenant, topic, self.symbols.intern(&breach.rule));
             *self.live_breaches.entry(key).or_default() += 1;
             out.push(Output::LiveBreach(breach));
             if let Some(call) = self.slots[slot].as_mut() {
@@ -708,7 +707,7 @@ impl Engine {
         due: Nanos,
         kind: LiveKind,
         clock: Nanos,
-    ) -> (LiveBreach, (Sym, Sym, Sym)) {
+    ) -> (LiveBreach, (Sym, Sym)) {
         let topic = self.rulebook.resolve(call.current_topic());
         let tenant = call
             .start()
@@ -723,7 +722,6 @@ impl Engine {
             Some(duty) => (duty.rule, duty.within_ms),
             None => (topic.rule, topic.limit_ms),
         };
-        let rule_sym = self.rulebook.rule_sym(rule).unwrap_or(topic.topic);
         let breach = LiveBreach {
             call_id: call.call_id().to_owned(),
             tenant: self.symbols.name(tenant).to_owned(),
@@ -737,7 +735,7 @@ impl Engine {
             due_at: due,
             detected_at: clock,
         };
-        (breach, (tenant, topic.topic, rule_sym))
+        (breach, (tenant, topic.topic))
     }
 
     fn finalize_in_order(&mut self, finals: &mut [(Nanos, usize)], out: &mut Vec<Output>) {

@@ -33,8 +33,6 @@ pub(crate) struct DutyRef {
 #[derive(Debug, Clone)]
 pub(crate) struct Rulebook {
     rule_names: Vec<String>,
-    /// The same names, interned (the live-breach counts are keyed by them).
-    rule_syms: Vec<Sym>,
     by_sym: Vec<Option<Resolved>>,
     pub no_topic: Resolved,
     pub announcement: Option<DutyRef>,
@@ -50,7 +48,6 @@ fn nanos(millis: i64) -> i64 {
 impl Rulebook {
     pub fn new(pack: &RulePack, symbols: &mut Symbols) -> Self {
         let rule_names: Vec<String> = pack.rule_ids().into_iter().map(str::to_owned).collect();
-        let rule_syms = rule_names.iter().map(|name| symbols.intern(name)).collect();
         let index_of = |name: &str| {
             rule_names
                 .iter()
@@ -77,7 +74,6 @@ impl Rulebook {
             sms: duty(&pack.sms),
             orphan_timeout_nanos: nanos(pack.orphan_timeout_ms),
             rule_names,
-            rule_syms,
             by_sym: Vec::new(),
             no_topic,
         };
@@ -131,11 +127,6 @@ impl Rulebook {
     pub fn rule_index(&self, name: &str) -> Option<RuleIdx> {
         let index = self.rule_names.iter().position(|known| known == name)?;
         RuleIdx::try_from(index).ok()
-    }
-
-    /// The interned name of a rule index.
-    pub fn rule_sym(&self, rule: RuleIdx) -> Option<Sym> {
-        self.rule_syms.get(usize::from(rule)).copied()
     }
 
     /// The name of a rule index (empty if unknown).
