@@ -102,6 +102,7 @@ pub(crate) type BreachLedger = BTreeMap<NaiveDate, Vec<BreachRecord>>;
 
 impl Engine {
     /// Keeps the record of a call judged final with at least one breach.
+    #[inline(never)]
     pub(crate) fn keep_breach(
         &mut self,
         day: NaiveDate,

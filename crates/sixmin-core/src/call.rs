@@ -342,14 +342,37 @@ impl Call {
             .map(|(_, attrs)| &**attrs)
     }
 
+    /// Keeps the `attrs` of the event whose id sits at `id_at` (out of line: few events
+    /// carry any).
+    #[inline(never)]
+    fn keep_attrs(&mut self, id_at: u32, attrs: &str) {
+        self.attrs.push((id_at, attrs.into()));
+    }
+
     /// Adds an accepted event (with the `attrs` it carried) and updates the summary.
-    pub fn push(&mut self, event_id: &str, mut event: Recorded, attrs: Option<&str>) {
-        event.id_at = self.ids.len() as u32;
+    pub fn push(&mut self, event_id: &str, event: Recorded, attrs: Option<&str>) {
+        self.push_fingerprinted(event_id, id_fingerprint(event_id), event, attrs);
+    }
+
+    /// [`Call::push`] for a caller that has the id's [`id_fingerprint`] at hand already.
+    pub fn push_fingerprinted(
+        &mut self,
+        event_id: &str,
+        fingerprint: u32,
+        event: Recorded,
+        attrs: Option<&str>,
+    ) {
+        let id_at = self.ids.len() as u32;
         if let Some(attrs) = attrs {
-            self.attrs.push((event.id_at, attrs.into()));
+            self.keep_attrs(id_at, attrs);
         }
-        event.id_len = u16::try_from(event_id.len()).unwrap_or(u16::MAX);
-        event.id_fingerprint = id_fingerprint(event_id);
+        // Built whole, not patched field by field, so it is stored once.
+        let event = Recorded {
+            id_at,
+            id_len: u16::try_from(event_id.len()).unwrap_or(u16::MAX),
+            id_fingerprint: fingerprint,
+            ..event
+        };
         self.ids.push_str(event_id);
         let index = self.events.len() as u32;
         let (events, ids, summary) = (&self.events, &self.ids, &mut self.summary);
@@ -550,7 +573,6 @@ impl Call {
         if self.late_events {
             flags.push(Flag::LateEvents);
         }
-        let due = |deadline: Nanos| now.is_none_or(|now| now > deadline);
         if let (Some(start), Some(wait)) = (start, wait_nanos) {
             let over_limit = wait > topic.limit_nanos;
             if over_limit {
@@ -567,27 +589,7 @@ impl Call {
             }
         }
         if let (Outcome::Callback, Some(request)) = (outcome, stop_ts) {
-            let attempts = self.attempts();
-            let deadline = rulebook
-                .callback
-                .map(|duty| request.saturating_add(duty.within_nanos));
-            if let Some(deadline) = deadline {
-                let in_time = attempts.first().is_some_and(|first| first.ts <= deadline);
-                if !in_time && due(deadline) {
-                    breaches.add(Breaches::CALLBACK);
-                }
-            }
-            if let Some(sms) = rulebook.sms {
-                let missed = attempts.iter().any(|attempt| {
-                    attempt.outcome == Some(CallbackOutcome::NoAnswer)
-                        && deadline.is_none_or(|deadline| attempt.ts <= deadline)
-                        && !self.has_sms_within(attempt.ts, sms.within_nanos)
-                        && due(attempt.ts.saturating_add(sms.within_nanos))
-                });
-                if missed {
-                    breaches.add(Breaches::SMS);
-                }
-            }
+            self.judge_callback(rulebook, request, now, &mut breaches);
         }
         Judgement {
             start_ts: start.map(|start| start.ts),
@@ -599,6 +601,40 @@ impl Call {
             wait_nanos,
             breaches,
             flags,
+        }
+    }
+
+    /// The callback and SMS duties of a callback requested at `request`, judged as of
+    /// `now` (`None`: for good). Out of line: most calls are not callbacks.
+    #[inline(never)]
+    fn judge_callback(
+        &self,
+        rulebook: &Rulebook,
+        request: Nanos,
+        now: Option<Nanos>,
+        breaches: &mut Breaches,
+    ) {
+        let due = |deadline: Nanos| now.is_none_or(|now| now > deadline);
+        let attempts = self.attempts();
+        let deadline = rulebook
+            .callback
+            .map(|duty| request.saturating_add(duty.within_nanos));
+        if let Some(deadline) = deadline {
+            let in_time = attempts.first().is_some_and(|first| first.ts <= deadline);
+            if !in_time && due(deadline) {
+                breaches.add(Breaches::CALLBACK);
+            }
+        }
+        if let Some(sms) = rulebook.sms {
+            let missed = attempts.iter().any(|attempt| {
+                attempt.outcome == Some(CallbackOutcome::NoAnswer)
+                    && deadline.is_none_or(|deadline| attempt.ts <= deadline)
+                    && !self.has_sms_within(attempt.ts, sms.within_nanos)
+                    && due(attempt.ts.saturating_add(sms.within_nanos))
+            });
+            if missed {
+                breaches.add(Breaches::SMS);
+            }
         }
     }
 

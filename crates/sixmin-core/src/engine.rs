@@ -31,7 +31,7 @@ use crate::rulebook::Rulebook;
 use crate::symbols::{Sym, Symbols};
 use crate::tally::{DayTallies, Tally, TallyEntry};
 use crate::time::{
-    ceil_millis, format_utc, local_date, local_week_hour, start_of_local_day, Nanos,
+    ceil_millis, format_utc, local_date, local_week_hour, start_of_local_day, Nanos, WeekHourCache,
     NANOS_PER_MILLI,
 };
 use crate::timers::TimerQueue;
@@ -252,6 +252,7 @@ pub struct Engine {
     /// The local day last attributed to, with its bounds: most calls of a stream fall on
     /// the same day, so the time-zone lookup is done once per day, not once per call.
     day_cache: Option<(Nanos, Nanos, NaiveDate)>,
+    week_hours: WeekHourCache,
     pub(crate) clock: Option<Nanos>,
     /// Open calls, boxed so that opening, closing and reusing one moves a pointer.
     pub(crate) slots: Vec<Option<Box<Call>>>,
@@ -294,6 +295,7 @@ impl Engine {
             pack,
             rulebook,
             day_cache: None,
+            week_hours: WeekHourCache::default(),
             config,
             symbols,
             clock: None,
@@ -447,9 +449,16 @@ impl Engine {
         let mut moves_triggers = true;
         if let Some(call) = self.slots[slot].as_mut() {
             moves_triggers = call.start().is_none() || event.kind.moves_triggers();
-            call.push(&event.event_id, recorded, event.attrs.as_deref());
+            call.push_fingerprinted(
+                &event.event_id,
+                fingerprint,
+                recorded,
+                event.attrs.as_deref(),
+            );
         }
-        self.announce_stop(slot, out);
+        if self.config.emit_stops {
+            self.announce_stop(slot, out);
+        }
         self.clock = Some(self.clock.map_or(event.ts, |clock| clock.max(event.ts)));
         if moves_triggers {
             self.schedule(slot);
@@ -478,11 +487,10 @@ impl Engine {
         }
     }
 
-    /// Tells the live view, once, that a call has both its start and its stop.
+    /// Tells the live view, once, that a call has both its start and its stop (when the
+    /// engine is configured to).
+    #[inline(never)]
     fn announce_stop(&mut self, slot: usize, out: &mut Vec<Output>) {
-        if !self.config.emit_stops {
-            return;
-        }
         let Some(call) = self.slots[slot].as_mut() else {
             return;
         };
@@ -590,6 +598,7 @@ impl Engine {
     }
 
     /// Opens a new call and returns its slot.
+    #[inline(never)]
     fn open_slot(&mut self, call_id: &str, hash: u64) -> usize {
         let mut call = self
             .spare_calls
@@ -676,6 +685,7 @@ impl Engine {
         self.known.forget_before(watermark);
     }
 
+    #[inline(never)]
     fn raise_live_alarms(&mut self, slot: usize, clock: Nanos, out: &mut Vec<Output>) {
         loop {
             let Some(call) = self.slots[slot].as_ref() else {
@@ -744,8 +754,12 @@ impl Engine {
         }
         let slots = &self.slots;
         let id_of = |slot: usize| slots[slot].as_ref().map(|call| call.call_id());
+        // The closes come out of their queue in order already: call ids (each a read of a
+        // call) are compared only between equal closes.
         finals.sort_by(|(close_a, slot_a), (close_b, slot_b)| {
-            (close_a, id_of(*slot_a)).cmp(&(close_b, id_of(*slot_b)))
+            close_a
+                .cmp(close_b)
+                .then_with(|| id_of(*slot_a).cmp(&id_of(*slot_b)))
         });
         for &(close_at, slot) in finals.iter() {
             self.finalize(slot, close_at, out);
@@ -785,8 +799,8 @@ impl Engine {
         let rule_names = judgement.breaches.names(judgement.topic, &self.rulebook);
         let breached = !rule_names.as_slice().is_empty();
         // Only breached calls are placed on the heat map: skip the zone lookup otherwise.
-        let week_hour =
-            breached.then(|| local_week_hour(judgement.attributed_to(), self.pack.timezone));
+        let zone = self.pack.timezone;
+        let week_hour = breached.then(|| self.week_hours.get(judgement.attributed_to(), zone));
         self.tallies
             .entry((day, tenant, judgement.topic.topic))
             .record(TallyEntry {
@@ -823,6 +837,7 @@ impl Engine {
         }
     }
 
+    #[inline(never)]
     fn verdict_of(&self, call: &Call, judgement: &Judgement, wait_ms: Option<i64>) -> Verdict {
         let ordered: Vec<&Recorded> = call.events_in_time_order();
         let mut attrs: Option<serde_json::Map<String, serde_json::Value>> = None;

@@ -346,6 +346,17 @@ impl Tally {
             Outcome::Callback => self.callback += 1,
             Outcome::Incomplete => self.incomplete += 1,
         }
+        if !entry.breaches.is_empty() {
+            self.record_breaches(&entry);
+        }
+        if !entry.flags.is_empty() {
+            self.record_flags(entry.flags);
+        }
+    }
+
+    /// The counts of a breached call (out of line: most calls have none).
+    #[inline(never)]
+    fn record_breaches(&mut self, entry: &TallyEntry<'_>) {
         for rule in entry.breaches {
             match self.breaches.get_mut(*rule) {
                 Some(count) => *count += 1,
@@ -354,22 +365,25 @@ impl Tally {
                 }
             }
         }
-        if !entry.breaches.is_empty() {
-            self.breached_calls += 1;
-            if let Some(week_hour) = entry.week_hour {
-                *self.breached_by_hour.entry(week_hour).or_default() += 1;
-            }
-            match self.breached_by_queue.get_mut(entry.queue) {
-                Some(calls) => *calls += 1,
-                None => {
-                    self.breached_by_queue.insert(entry.queue.to_owned(), 1);
-                }
+        self.breached_calls += 1;
+        if let Some(week_hour) = entry.week_hour {
+            *self.breached_by_hour.entry(week_hour).or_default() += 1;
+        }
+        match self.breached_by_queue.get_mut(entry.queue) {
+            Some(calls) => *calls += 1,
+            None => {
+                self.breached_by_queue.insert(entry.queue.to_owned(), 1);
             }
         }
-        if entry.flags.contains(&Flag::StopBeforeStart) {
+    }
+
+    /// The counts of a call's data-quality marks (out of line: most calls have none).
+    #[inline(never)]
+    fn record_flags(&mut self, flags: &[Flag]) {
+        if flags.contains(&Flag::StopBeforeStart) {
             self.stop_before_start += 1;
         }
-        if entry.flags.contains(&Flag::Orphan) {
+        if flags.contains(&Flag::Orphan) {
             self.orphans += 1;
         }
     }

@@ -47,6 +47,49 @@ pub fn local_week_hour(instant: Nanos, zone: Tz) -> crate::tally::WeekHour {
     }
 }
 
+/// One hour in nanoseconds.
+pub const NANOS_PER_HOUR: i64 = 3_600_000_000_000;
+
+/// The local weekday and hour of the last UTC hour looked up, so that instants of the
+/// same hour are placed without a time-zone conversion each.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WeekHourCache {
+    /// Hours since the epoch, and their local weekday and hour.
+    last: Option<(i64, crate::tally::WeekHour)>,
+}
+
+impl WeekHourCache {
+    /// [`local_week_hour`] of `instant` in `zone`.
+    pub fn get(&mut self, instant: Nanos, zone: Tz) -> crate::tally::WeekHour {
+        let utc_hour = instant.div_euclid(NANOS_PER_HOUR);
+        if let Some((cached, week_hour)) = self.last {
+            if cached == utc_hour {
+                return week_hour;
+            }
+        }
+        let week_hour = local_week_hour(instant, zone);
+        // Kept only when every instant of that UTC hour has the same local hour.
+        self.last = utc_hour_is_one_local_hour(utc_hour, zone).then_some((utc_hour, week_hour));
+        week_hour
+    }
+}
+
+/// Whether the whole UTC hour number `utc_hour` (hours since the epoch) falls in one local
+/// hour of `zone`: the zone's offset is the same whole number of hours at its first and
+/// its last nanosecond (no change of offset within it, no half-hour zone).
+fn utc_hour_is_one_local_hour(utc_hour: i64, zone: Tz) -> bool {
+    use chrono::Offset;
+    let first = utc_hour.saturating_mul(NANOS_PER_HOUR);
+    let last = first.saturating_add(NANOS_PER_HOUR - 1);
+    let offset = |instant: Nanos| {
+        zone.offset_from_utc_datetime(&DateTime::<Utc>::from_timestamp_nanos(instant).naive_utc())
+            .fix()
+            .local_minus_utc()
+    };
+    let at_first = offset(first);
+    at_first % 3600 == 0 && at_first == offset(last)
+}
+
 /// The first instant of `date` in `zone` (local midnight, or the first instant after a gap).
 pub fn start_of_local_day(date: NaiveDate, zone: Tz) -> Nanos {
     let mut local = date.and_hms_opt(0, 0, 0).unwrap_or_default();
@@ -79,6 +122,34 @@ pub fn ceil_millis(duration: Nanos) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_week_hour_cache_agrees_with_the_zone_across_changes_of_offset() {
+        // Israel's autumn change (two local 01:00 hours), its spring change, and a zone
+        // whose offset is not a whole number of hours.
+        let cases = [
+            ("Asia/Jerusalem", "2026-10-24T20:00:00Z"),
+            ("Asia/Jerusalem", "2026-03-26T20:00:00Z"),
+            ("Asia/Kolkata", "2026-06-01T00:00:00Z"),
+        ];
+        for (zone, from) in cases {
+            let zone: Tz = zone.parse().unwrap();
+            let from = parse_rfc3339(from).unwrap();
+            let mut cache = WeekHourCache::default();
+            // Every 7 minutes 13 seconds for a day, in order and then back and forth.
+            let step = (7 * 60 + 13) * 1_000_000_000;
+            let instants: Vec<Nanos> = (0..200).map(|n| from + n * step).collect();
+            let shuffled = instants.iter().rev().chain(instants.iter().step_by(3));
+            for &instant in instants.iter().chain(shuffled) {
+                assert_eq!(
+                    cache.get(instant, zone),
+                    local_week_hour(instant, zone),
+                    "{zone} at {}",
+                    format_utc(instant)
+                );
+            }
+        }
+    }
 
     #[test]
     fn parses_offsets_and_nanoseconds() {

@@ -7,10 +7,8 @@ use std::collections::BTreeMap;
 use chrono_tz::Tz;
 
 use crate::tally::WeekHour;
+pub use crate::time::NANOS_PER_HOUR;
 use crate::time::{local_week_hour, Nanos};
-
-/// Nanoseconds in an hour.
-pub const NANOS_PER_HOUR: i64 = 3_600_000_000_000;
 
 /// How many weeks before and after a period its input-gap baseline reaches.
 pub const BASELINE_WEEKS: i64 = 4;
