@@ -214,6 +214,11 @@ impl Judgement {
     }
 }
 
+/// Whether the first callback attempt came by the deadline.
+fn attempted_by(attempts: &[&Recorded], deadline: Nanos) -> bool {
+    attempts.first().is_some_and(|first| first.ts <= deadline)
+}
+
 /// Among stops stamped at the same instant, an answer wins over a callback request, which
 /// wins over an abandon: the caller was served.
 fn stop_rank(kind: EventKind) -> u8 {
@@ -505,6 +510,19 @@ impl Call {
             .and_then(|event| event.queue)
     }
 
+    /// The callback attempts (in order) of a callback requested at `request`, and the
+    /// deadline of the first one, if the pack has a callback duty.
+    fn callback_attempts(
+        &self,
+        rulebook: &Rulebook,
+        request: Nanos,
+    ) -> (Vec<&Recorded>, Option<Nanos>) {
+        let deadline = rulebook
+            .callback
+            .map(|duty| request.saturating_add(duty.within_nanos));
+        (self.attempts(), deadline)
+    }
+
     /// Callback attempts in (ts, event id) order; empty for most calls, without allocating.
     pub(crate) fn attempts(&self) -> Vec<&Recorded> {
         if self.summary.attempts == 0 {
@@ -615,13 +633,9 @@ impl Call {
         breaches: &mut Breaches,
     ) {
         let due = |deadline: Nanos| now.is_none_or(|now| now > deadline);
-        let attempts = self.attempts();
-        let deadline = rulebook
-            .callback
-            .map(|duty| request.saturating_add(duty.within_nanos));
+        let (attempts, deadline) = self.callback_attempts(rulebook, request);
         if let Some(deadline) = deadline {
-            let in_time = attempts.first().is_some_and(|first| first.ts <= deadline);
-            if !in_time && due(deadline) {
+            if !attempted_by(&attempts, deadline) && due(deadline) {
                 breaches.add(Breaches::CALLBACK);
             }
         }
@@ -709,13 +723,9 @@ impl Call {
                 next = Some((due, kind));
             }
         };
-        let attempts = self.attempts();
-        let deadline = rulebook
-            .callback
-            .map(|duty| request.saturating_add(duty.within_nanos));
+        let (attempts, deadline) = self.callback_attempts(rulebook, request);
         if let Some(deadline) = deadline {
-            let attempted = attempts.first().is_some_and(|first| first.ts <= deadline);
-            if !attempted && !self.live_fired.callback {
+            if !attempted_by(&attempts, deadline) && !self.live_fired.callback {
                 consider(deadline, LiveKind::Callback);
             }
         }
