@@ -214,9 +214,12 @@ impl Judgement {
     }
 }
 
-/// Whether the first callback attempt came by the deadline.
-fn attempted_by(attempts: &[&Recorded], deadline: Nanos) -> bool {
-    attempts.first().is_some_and(|first| first.ts <= deadline)
+/// The first callback attempt, if it came by the deadline.
+fn first_attempt_by<'a>(attempts: &[&'a Recorded], deadline: Nanos) -> Option<&'a Recorded> {
+    attempts
+        .first()
+        .copied()
+        .filter(|first| first.ts <= deadline)
 }
 
 /// Among stops stamped at the same instant, an answer wins over a callback request, which
@@ -635,7 +638,7 @@ impl Call {
         let due = |deadline: Nanos| now.is_none_or(|now| now > deadline);
         let (attempts, deadline) = self.callback_attempts(rulebook, request);
         if let Some(deadline) = deadline {
-            if !attempted_by(&attempts, deadline) && due(deadline) {
+            if first_attempt_by(&attempts, deadline).is_none() && due(deadline) {
                 breaches.add(Breaches::CALLBACK);
             }
         }
@@ -677,13 +680,11 @@ impl Call {
     /// When the callback and SMS duties of a callback requested at `request` are settled
     /// or overdue.
     fn callback_settled_at(&self, rulebook: &Rulebook, request: Nanos) -> Nanos {
-        let attempts = self.attempts();
+        let (attempts, deadline) = self.callback_attempts(rulebook, request);
         let sms_within = rulebook.sms.map(|sms| sms.within_nanos);
-        match rulebook.callback {
-            Some(callback) => {
-                let deadline = request.saturating_add(callback.within_nanos);
-                let first_in_time = attempts.first().filter(|first| first.ts <= deadline);
-                match (first_in_time, sms_within) {
+        match deadline {
+            Some(deadline) => {
+                match (first_attempt_by(&attempts, deadline), sms_within) {
                     // Reached at the first attempt: nothing more is owed.
                     (Some(first), _) if first.outcome == Some(CallbackOutcome::Reached) => {
                         first.ts.max(request)
@@ -725,7 +726,7 @@ impl Call {
         };
         let (attempts, deadline) = self.callback_attempts(rulebook, request);
         if let Some(deadline) = deadline {
-            if !attempted_by(&attempts, deadline) && !self.live_fired.callback {
+            if first_attempt_by(&attempts, deadline).is_none() && !self.live_fired.callback {
                 consider(deadline, LiveKind::Callback);
             }
         }

@@ -662,9 +662,9 @@ impl Engine {
             return;
         };
         self.raise_alarms_before(clock, out);
-        let watermark = clock.saturating_sub(self.lateness_nanos());
-        let mut finals = std::mem::take(&mut self.scratch_finals);
         let lateness = self.lateness_nanos();
+        let watermark = clock.saturating_sub(lateness);
+        let mut finals = std::mem::take(&mut self.scratch_finals);
         while let Some(slot) = self.closes.pop_before(clock) {
             let Some(call) = self.slots[slot].as_mut() else {
                 continue;

@@ -190,8 +190,7 @@ impl KnownCalls {
         lengths: impl Iterator<Item = u16>,
     ) {
         let seq = self.remember(ids, call_id_len, close_at, forget_at, lengths);
-        let open = Place::Open(slot);
-        let open = packed(open);
+        let open = packed(Place::Open(slot));
         match self.table.find_mut(hash, |entry| entry.place == open) {
             Some(entry) => entry.place = packed(Place::Closed(seq)),
             None => self.insert_closed(hash, seq),

@@ -20,8 +20,8 @@ use crate::event::{CallbackOutcome, EventKind};
 use crate::idlist::IdList;
 use crate::pack::RulePack;
 use crate::tally::{Tally, WaitHistogram};
-use crate::time::{format_utc, parse_rfc3339, Nanos};
-use crate::traffic::{HourlyTraffic, NANOS_PER_HOUR};
+use crate::time::{format_utc, parse_rfc3339, Nanos, NANOS_PER_HOUR};
+use crate::traffic::HourlyTraffic;
 
 /// The version tag of the snapshot format.
 pub const SNAPSHOT_FORMAT: &str = "sixmin.state/v1";

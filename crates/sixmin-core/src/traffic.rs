@@ -7,8 +7,7 @@ use std::collections::BTreeMap;
 use chrono_tz::Tz;
 
 use crate::tally::WeekHour;
-pub use crate::time::NANOS_PER_HOUR;
-use crate::time::{local_week_hour, Nanos};
+use crate::time::{local_week_hour, Nanos, NANOS_PER_HOUR};
 
 /// How many weeks before and after a period its input-gap baseline reaches.
 pub const BASELINE_WEEKS: i64 = 4;
