@@ -98,19 +98,8 @@ pub(crate) struct Call {
     summary: Summary,
     pub late_events: bool,
     pub live_fired: LiveFired,
-    /// The triggers the engine's heaps hold for this call (its close passing the
-    /// watermark, its next live alarm), so re-arming with unchanged triggers touches
-    /// neither heap.
-    pub armed: Armed,
     /// Whether the call's stop was announced to the live view.
     pub stop_announced: bool,
-}
-
-/// What the engine's timer heaps hold for a call.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct Armed {
-    pub close: Option<Nanos>,
-    pub alarm: Option<Nanos>,
 }
 
 /// A live alarm that is due at some instant.
@@ -251,7 +240,6 @@ impl Call {
             summary: Summary::default(),
             late_events: false,
             live_fired: LiveFired::default(),
-            armed: Armed::default(),
             stop_announced: false,
         }
     }
@@ -273,7 +261,6 @@ impl Call {
         self.summary = Summary::default();
         self.late_events = false;
         self.live_fired = LiveFired::default();
-        self.armed = Armed::default();
         self.stop_announced = false;
     }
 

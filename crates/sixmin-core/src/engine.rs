@@ -624,21 +624,13 @@ impl Engine {
     /// the watermark (each moves in place as the call progresses).
     fn schedule(&mut self, slot: usize) {
         let lateness = self.lateness_nanos();
-        let Some(call) = self.slots[slot].as_mut() else {
+        let Some(call) = self.slots[slot].as_ref() else {
             return;
         };
         let close = Some(call.close_at(&self.rulebook).saturating_add(lateness));
         let alarm = call.next_live_alarm(&self.rulebook).map(|(due, _)| due);
-        debug_assert_eq!(call.armed.close, self.closes.trigger(slot));
-        debug_assert_eq!(call.armed.alarm, self.alarms.trigger(slot));
-        if call.armed.close != close {
-            self.closes.set(slot, close);
-            call.armed.close = close;
-        }
-        if call.armed.alarm != alarm {
-            self.alarms.set(slot, alarm);
-            call.armed.alarm = alarm;
-        }
+        self.closes.set(slot, close);
+        self.alarms.set(slot, alarm);
     }
 
     /// Raises the live alarms due before `until` (finalizing nothing: the event at
@@ -647,12 +639,11 @@ impl Engine {
         while let Some(slot) = self.alarms.pop_before(until) {
             self.raise_live_alarms(slot, until, out);
             // Everything due before `until` was raised, so this cannot pop again here.
-            let Some(call) = self.slots[slot].as_mut() else {
-                continue;
-            };
-            let next = call.next_live_alarm(&self.rulebook).map(|(due, _)| due);
+            let next = self.slots[slot]
+                .as_ref()
+                .and_then(|call| call.next_live_alarm(&self.rulebook))
+                .map(|(due, _)| due);
             self.alarms.set(slot, next);
-            call.armed.alarm = next;
         }
     }
 
@@ -671,12 +662,10 @@ impl Engine {
             };
             let close_at = call.close_at(&self.rulebook);
             if watermark > close_at {
-                call.armed.close = None;
                 finals.push((close_at, slot));
             } else {
-                let trigger = Some(close_at.saturating_add(lateness));
-                self.closes.set(slot, trigger);
-                call.armed.close = trigger;
+                self.closes
+                    .set(slot, Some(close_at.saturating_add(lateness)));
             }
         }
         self.finalize_in_order(&mut finals, out);
@@ -910,9 +899,6 @@ impl Engine {
     pub(crate) fn rebuild_timers(&mut self) {
         self.alarms.clear();
         self.closes.clear();
-        for call in self.slots.iter_mut().flatten() {
-            call.armed = crate::call::Armed::default();
-        }
         for slot in 0..self.slots.len() {
             self.schedule(slot);
         }

@@ -71,12 +71,6 @@ impl TimerQueue {
         }
     }
 
-    /// `slot`'s trigger, if it has one.
-    pub fn trigger(&self, slot: usize) -> Option<Nanos> {
-        let at = *self.position.get(slot)?;
-        (at != UNARMED).then(|| trigger_of(self.heap[at as usize]))
-    }
-
     /// Removes `slot`'s trigger, if it has one.
     pub fn disarm(&mut self, slot: usize) {
         let Some(&at) = self.position.get(slot) else {
