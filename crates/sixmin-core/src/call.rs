@@ -67,23 +67,32 @@ struct Summary {
     last_topic: Option<u32>,
     last_queue: Option<u32>,
     attempts: u32,
-    /// Copies of what the timers read on every re-arm (the start's and stop's time, the
-    /// stop's kind, the current topic), so re-arming a call reads none of its events.
+    /// Copies of what the timers and the judgement read (the start's time and tenant, the
+    /// stop's time and kind, the last topic and queue with their times), so re-arming or
+    /// judging a call reads none of its events in the common case.
     start_ts: Nanos,
+    start_tenant: Option<Sym>,
     stop_ts: Nanos,
     stop_kind: Option<EventKind>,
     topic: Option<Sym>,
+    topic_ts: Nanos,
+    queue: Option<Sym>,
+    queue_ts: Nanos,
 }
 
 /// The longest call id a call also keeps inside itself (a UUID is 36 bytes).
 const SHORT_ID: usize = 40;
 
+/// How many event fingerprints a call keeps inside itself (most calls have fewer events).
+const INLINE_FINGERPRINTS: usize = 8;
+
 /// An open call: its events so far and its bookkeeping.
 #[derive(Debug, Clone)]
 pub(crate) struct Call {
     events: Vec<Recorded>,
-    /// The call id, then every `event_id` of the call, one after the other (one
-    /// allocation, reused by later calls, not one per id).
+    /// The call id, then every `event_id` of the call, packed one after the other with
+    /// its length ([`crate::idlist`]): one allocation, reused by later calls, and what
+    /// the closed call remembers as it is.
     ids: String,
     /// The call id's [`crate::known::hash_call_id`], found again when the call closes.
     pub hash: u64,
@@ -92,6 +101,9 @@ pub(crate) struct Call {
     /// The call id again, when it is short enough, so that finding the call by its id
     /// reads only the call itself (its id buffer is another allocation).
     short_id: [u8; SHORT_ID],
+    /// The [`id_fingerprint`] of the first [`INLINE_FINGERPRINTS`] events, so that
+    /// de-duplicating an event reads the call itself, not its event records.
+    fingerprints: [u32; INLINE_FINGERPRINTS],
     /// The `attrs` of the events that carry some, by the event's place in `ids`
     /// ([`Recorded::id_at`]): few events do, so records stay small without them.
     attrs: Vec<(u32, Box<str>)>,
@@ -236,6 +248,7 @@ impl Call {
             hash: 0,
             call_id_len: 0,
             short_id: [0; SHORT_ID],
+            fingerprints: [0; INLINE_FINGERPRINTS],
             attrs: Vec::new(),
             summary: Summary::default(),
             late_events: false,
@@ -268,8 +281,8 @@ impl Call {
     pub fn is(&self, call_id: &str) -> bool {
         call_id.len() == self.call_id_len as usize
             && match self.short_id.get(..call_id.len()) {
-                Some(short) => short == call_id.as_bytes(),
-                None => self.call_id() == call_id,
+                Some(short) => crate::bytes::same(short, call_id.as_bytes()),
+                None => crate::bytes::same(self.call_id().as_bytes(), call_id.as_bytes()),
             }
     }
 
@@ -281,7 +294,7 @@ impl Call {
     }
 
     /// The call id followed by the `event_id` of each accepted event, in arrival order,
-    /// back to back (each event's [`Recorded::id_len`] bytes).
+    /// packed with their lengths ([`crate::idlist::unpack`] reads them back).
     pub fn ids(&self) -> &str {
         &self.ids
     }
@@ -324,9 +337,19 @@ impl Call {
     /// was already applied to the call. Exact: equal fingerprints are confirmed byte for
     /// byte.
     pub fn has_event(&self, event_id: &str, fingerprint: u32) -> bool {
-        self.events
+        let is_it = |event: &Recorded| {
+            crate::bytes::same(self.event_id(event).as_bytes(), event_id.as_bytes())
+        };
+        let inline = self.events.len().min(INLINE_FINGERPRINTS);
+        let inline_match = self.fingerprints[..inline]
             .iter()
-            .any(|event| event.id_fingerprint == fingerprint && self.event_id(event) == event_id)
+            .zip(&self.events)
+            .any(|(known, event)| *known == fingerprint && is_it(event));
+        inline_match
+            || self.events.get(INLINE_FINGERPRINTS..).is_some_and(|rest| {
+                rest.iter()
+                    .any(|event| event.id_fingerprint == fingerprint && is_it(event))
+            })
     }
 
     /// The `attrs` an event of this call carried, as JSON text.
@@ -357,19 +380,22 @@ impl Call {
         event: Recorded,
         attrs: Option<&str>,
     ) {
-        let id_at = self.ids.len() as u32;
+        let (id_at, id_len) = crate::idlist::push_packed(&mut self.ids, event_id);
+        let id_at = id_at as u32;
         if let Some(attrs) = attrs {
             self.keep_attrs(id_at, attrs);
         }
         // Built whole, not patched field by field, so it is stored once.
         let event = Recorded {
             id_at,
-            id_len: u16::try_from(event_id.len()).unwrap_or(u16::MAX),
+            id_len,
             id_fingerprint: fingerprint,
             ..event
         };
-        self.ids.push_str(event_id);
         let index = self.events.len() as u32;
+        if let Some(inline) = self.fingerprints.get_mut(index as usize) {
+            *inline = fingerprint;
+        }
         let (events, ids, summary) = (&self.events, &self.ids, &mut self.summary);
         let id = |e: &Recorded| {
             let from = e.id_at as usize;
@@ -386,6 +412,7 @@ impl Call {
             {
                 summary.start = Some(index);
                 summary.start_ts = event.ts;
+                summary.start_tenant = event.tenant;
             }
             kind if kind.stops_wait()
                 && at(summary.stop).is_none_or(|current| is_earlier_stop(&event, current)) =>
@@ -405,11 +432,14 @@ impl Call {
         {
             summary.last_topic = Some(index);
             summary.topic = event.topic;
+            summary.topic_ts = event.ts;
         }
         if event.queue.is_some()
             && at(summary.last_queue).is_none_or(|current| key(&event) > key(current))
         {
             summary.last_queue = Some(index);
+            summary.queue = event.queue;
+            summary.queue_ts = event.ts;
         }
         summary.first_seen = Some(
             summary
@@ -456,6 +486,17 @@ impl Call {
         let Some(stop) = stop else {
             return self.current_topic();
         };
+        // The last selection of all, if at or before the stop, is the last one before it.
+        if self.summary.last_topic.is_none() || self.summary.topic_ts <= stop {
+            return self.summary.topic;
+        }
+        self.topic_around_stop(stop)
+    }
+
+    /// [`Call::raw_topic`] when the last selection came after the stop (out of line:
+    /// it reads the events).
+    #[inline(never)]
+    fn topic_around_stop(&self, stop: Nanos) -> Option<Sym> {
         if let Some(before) = self.last_until(stop, Recorded::is_topic_selection) {
             return before.topic;
         }
@@ -496,7 +537,23 @@ impl Call {
 
     /// The current queue: the last one seen so far.
     pub fn current_queue(&self) -> Option<Sym> {
-        self.event(self.summary.last_queue)
+        self.summary.queue
+    }
+
+    /// The queue the call was last in at `stop`.
+    fn queue_at(&self, stop: Nanos) -> Option<Sym> {
+        // The last queue of all, if seen at or before the stop, is the last one before it.
+        if self.summary.last_queue.is_none() || self.summary.queue_ts <= stop {
+            return self.summary.queue;
+        }
+        self.queue_before(stop)
+    }
+
+    /// [`Call::queue_at`] when the last queue came after the stop (out of line: it reads
+    /// the events).
+    #[inline(never)]
+    fn queue_before(&self, stop: Nanos) -> Option<Sym> {
+        self.last_until(stop, |event| event.queue.is_some())
             .and_then(|event| event.queue)
     }
 
@@ -546,29 +603,27 @@ impl Call {
     /// passed); `Some(clock)` judges a pending call as of that instant, so a duty whose
     /// deadline is still ahead is not yet a breach.
     pub fn judge(&self, rulebook: &Rulebook, now: Option<Nanos>) -> Judgement {
-        let start = self.start();
-        let stop = self.stop();
-        let stop_ts = stop.map(|stop| stop.ts);
+        let start = self.start_ts();
+        let stop = self.stop_ts_kind();
+        let stop_ts = stop.map(|(ts, _)| ts);
         let topic = rulebook.resolve(self.raw_topic(stop_ts));
         let queue = match stop_ts {
-            Some(stop) => self
-                .last_until(stop, |event| event.queue.is_some())
-                .and_then(|e| e.queue),
+            Some(stop) => self.queue_at(stop),
             None => self.current_queue(),
         };
         let mut flags = Vec::new();
         let mut breaches = Breaches::default();
         let (outcome, wait_nanos) = match (start, stop) {
-            (Some(start), Some(stop)) => {
-                let outcome = match stop.kind {
+            (Some(start), Some((stop, kind))) => {
+                let outcome = match kind {
                     EventKind::Answered => Outcome::Answered,
                     EventKind::CallbackRequested => Outcome::Callback,
                     _ => Outcome::Abandoned,
                 };
-                if stop.ts < start.ts {
+                if stop < start {
                     flags.push(Flag::StopBeforeStart);
                 }
-                (outcome, Some(stop.ts.saturating_sub(start.ts).max(0)))
+                (outcome, Some(stop.saturating_sub(start).max(0)))
             }
             _ => (Outcome::Incomplete, None),
         };
@@ -588,7 +643,7 @@ impl Call {
                 if let Some(announcement) = rulebook.announcement {
                     let announced_in_time = self.events.iter().any(|event| {
                         event.kind == EventKind::AnnouncementPlayed
-                            && event.ts.saturating_sub(start.ts) <= announcement.within_nanos
+                            && event.ts.saturating_sub(start) <= announcement.within_nanos
                     });
                     if !announced_in_time {
                         breaches.add(Breaches::ANNOUNCEMENT);
@@ -600,9 +655,9 @@ impl Call {
             self.judge_callback(rulebook, request, now, &mut breaches);
         }
         Judgement {
-            start_ts: start.map(|start| start.ts),
+            start_ts: start,
             first_seen: self.first_seen(),
-            tenant: start.and_then(|start| start.tenant),
+            tenant: start.and(self.summary.start_tenant),
             queue,
             topic,
             outcome,
@@ -739,6 +794,9 @@ mod tests {
 
     const KINDS: [EventKind; 11] = EventKind::ALL;
 
+    /// An event as a test saw it applied: ts, event id, kind, topic, queue.
+    type Seen = (Nanos, String, EventKind, Option<Sym>, Option<Sym>);
+
     fn recorded(kind: EventKind, ts: Nanos, topic: Option<Sym>, reached: bool) -> Recorded {
         Recorded {
             ts,
@@ -808,6 +866,82 @@ mod tests {
                 prop_assert_eq!(call.stop_ts_kind(), call.stop().map(|stop| (stop.ts, stop.kind)));
                 let last_topic = call.event(call.summary.last_topic).and_then(|event| event.topic);
                 prop_assert_eq!(call.current_topic(), last_topic);
+            }
+        }
+
+        /// A call is judged from its summary in the common case and from its events only
+        /// when the last topic or queue came after the stop: both must agree with a plain
+        /// reading of the events (`events.md`: the last topic at or before the stop, else
+        /// the first after it; the queue the call was last in at the stop), and so must
+        /// de-duplication, whose first fingerprints sit inside the call.
+        #[test]
+        fn the_summary_judges_as_the_events_do(
+            events in proptest::collection::vec(
+                (0usize..11, 0i64..12, 0usize..3, proptest::option::of(0usize..3), any::<bool>()),
+                1..24,
+            ),
+        ) {
+            let mut symbols = Symbols::default();
+            let pack = crate::pack::tests::israeli_pack();
+            let mut rulebook = Rulebook::new(&pack, &mut symbols);
+            let mut intern = |name: &str| {
+                let sym = symbols.intern(name);
+                rulebook.learn(sym, &pack, &mut symbols);
+                sym
+            };
+            let topics: Vec<Sym> = ["billing", "sales", "fault"].iter().map(|name| intern(name)).collect();
+            let queues: Vec<Sym> = ["q-a", "q-b", "q-c"].iter().map(|name| intern(name)).collect();
+            let tenant = intern("tenant-1");
+            let mut call = Call::new("c-1");
+            // (ts, event id, kind, topic, queue) of each event applied.
+            let mut seen: Vec<Seen> = Vec::new();
+            for (n, (kind, seconds, topic, queue, reached)) in events.into_iter().enumerate() {
+                let kind = KINDS[kind];
+                let ts = seconds * 1_000_000_000;
+                let topic = (kind == EventKind::TopicSelected).then(|| topics[topic]);
+                let queue = queue.map(|queue| queues[queue]);
+                let id = format!("e-{}", (n * 7) % 13);
+                if call.has_event(&id, id_fingerprint(&id)) {
+                    prop_assert!(seen.iter().any(|event| event.1 == id));
+                    continue;
+                }
+                prop_assert!(!seen.iter().any(|event| event.1 == id));
+                let event = Recorded {
+                    queue,
+                    tenant: Some(tenant),
+                    ..recorded(kind, ts, topic, reached)
+                };
+                call.push(&id, event, None);
+                seen.push((ts, id, kind, topic, queue));
+
+                let stop = call.stop().map(|stop| stop.ts);
+                let key = |event: &&Seen| (event.0, event.1.clone());
+                let selections = || seen.iter().filter(|event| event.2 == EventKind::TopicSelected);
+                let expected_topic = match stop {
+                    None => selections().max_by_key(key).and_then(|event| event.3),
+                    Some(stop) => selections()
+                        .filter(|event| event.0 <= stop)
+                        .max_by_key(key)
+                        .or_else(|| {
+                            selections().min_by(|a, b| a.0.cmp(&b.0).then_with(|| b.1.cmp(&a.1)))
+                        })
+                        .and_then(|event| event.3),
+                };
+                let queued = || seen.iter().filter(|event| event.4.is_some());
+                let expected_queue = match stop {
+                    None => queued().max_by_key(key),
+                    Some(stop) => queued().filter(|event| event.0 <= stop).max_by_key(key),
+                }
+                .and_then(|event| event.4);
+                let judgement = call.judge(&rulebook, None);
+                prop_assert_eq!(judgement.topic, rulebook.resolve(expected_topic));
+                prop_assert_eq!(judgement.queue, expected_queue);
+                let started = seen.iter().any(|event| event.2 == EventKind::CallStarted);
+                prop_assert_eq!(judgement.tenant, started.then_some(tenant));
+                for event in &seen {
+                    prop_assert!(call.has_event(&event.1, id_fingerprint(&event.1)));
+                }
+                prop_assert!(!call.has_event("e-x", id_fingerprint("e-x")));
             }
         }
     }

@@ -818,7 +818,6 @@ impl Engine {
             call.call_id().len(),
             close_at,
             close_at.saturating_add(retention),
-            call.events().iter().map(|event| event.id_len),
         );
         // The call and its buffers are warm: reuse them for the next new call.
         if self.spare_calls.len() < SPARE_BUFFERS {

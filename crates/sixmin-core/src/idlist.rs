@@ -1,34 +1,59 @@
-//! A compact, read-only list of event ids: what a breached call keeps of its evidence, in
-//! one small allocation.
+//! Event ids packed one after another in a string, each preceded by its length: how a
+//! call keeps its ids, how a closed call is remembered (a copy of that same buffer, so
+//! closing a call reads none of its event records) and what a breached call keeps of its
+//! evidence ([`IdList`]).
+//!
+//! A length is written as two ASCII bytes of seven bits each, high first, so the packed
+//! form stays valid UTF-8 and needs no decoding to compare ids. Ids are at most 128
+//! characters (512 bytes) once decoded; a longer one is cut at [`MAX_PACKED_ID`] bytes,
+//! on a character boundary.
 
-/// Event ids, each stored as a 2-byte little-endian length and then its bytes.
+/// The longest id, in bytes, that a two-byte length holds.
+pub(crate) const MAX_PACKED_ID: usize = (1 << 14) - 1;
+
+/// Appends `id` with its length to `packed`; returns where its bytes start and their
+/// length.
+pub(crate) fn push_packed(packed: &mut String, id: &str) -> (usize, u16) {
+    let id = &id[..id.floor_char_boundary(MAX_PACKED_ID)];
+    let length = id.len();
+    packed.push(char::from((length >> 7) as u8));
+    packed.push(char::from((length & 0x7f) as u8));
+    let at = packed.len();
+    packed.push_str(id);
+    (at, length as u16)
+}
+
+/// The ids of a packed string, in order (stops at the first malformed entry).
+pub(crate) fn unpack(packed: &str) -> impl Iterator<Item = &str> {
+    let mut rest = packed;
+    std::iter::from_fn(move || {
+        let (&[high, low], tail) = rest.as_bytes().split_first_chunk::<2>()?;
+        let length = (usize::from(high) << 7) | usize::from(low);
+        let id = tail.get(..length)?;
+        let id = std::str::from_utf8(id).ok()?;
+        rest = rest.get(2 + length..)?;
+        Some(id)
+    })
+}
+
+/// A compact, read-only list of event ids in one small allocation.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct IdList(Box<[u8]>);
+pub(crate) struct IdList(Box<str>);
 
 impl IdList {
     /// Packs the ids, in the order given.
     pub fn new<'a>(ids: impl Iterator<Item = &'a str> + Clone) -> Self {
         let size: usize = ids.clone().map(|id| id.len() + 2).sum();
-        let mut packed = Vec::with_capacity(size);
+        let mut packed = String::with_capacity(size);
         for id in ids {
-            // Ids are at most 128 characters (512 bytes), so two bytes hold any length.
-            let length = u16::try_from(id.len()).unwrap_or(u16::MAX);
-            packed.extend_from_slice(&length.to_le_bytes());
-            packed.extend_from_slice(&id.as_bytes()[..usize::from(length)]);
+            push_packed(&mut packed, id);
         }
-        IdList(packed.into_boxed_slice())
+        IdList(packed.into_boxed_str())
     }
 
     /// The ids, in their order.
     pub fn iter(&self) -> impl Iterator<Item = &str> {
-        let mut rest: &[u8] = &self.0;
-        std::iter::from_fn(move || {
-            let (length, tail) = rest.split_first_chunk::<2>()?;
-            let length = usize::from(u16::from_le_bytes(*length));
-            let (id, tail) = tail.split_at_checked(length)?;
-            rest = tail;
-            std::str::from_utf8(id).ok()
-        })
+        unpack(&self.0)
     }
 }
 
@@ -42,5 +67,38 @@ mod tests {
         let list = IdList::new(ids.iter().copied());
         assert_eq!(list.iter().collect::<Vec<_>>(), ids);
         assert_eq!(IdList::new(std::iter::empty()).iter().count(), 0);
+    }
+
+    #[test]
+    fn lengths_of_every_size_round_trip() {
+        let long = "é".repeat(300);
+        let ids = ["x".repeat(127), "y".repeat(128), "z".repeat(512), long];
+        let mut packed = String::new();
+        for id in &ids {
+            let (at, length) = push_packed(&mut packed, id);
+            assert_eq!(&packed[at..at + usize::from(length)], id.as_str());
+        }
+        assert_eq!(unpack(&packed).collect::<Vec<_>>(), ids);
+    }
+
+    #[test]
+    fn an_overlong_id_is_cut_on_a_character_boundary() {
+        let id = "é".repeat(MAX_PACKED_ID);
+        let mut packed = String::new();
+        let (_, length) = push_packed(&mut packed, &id);
+        assert!(usize::from(length) <= MAX_PACKED_ID);
+        let back: Vec<&str> = unpack(&packed).collect();
+        assert_eq!(back.len(), 1);
+        assert!(id.starts_with(back[0]));
+        assert_eq!(back[0].len(), usize::from(length));
+    }
+
+    #[test]
+    fn a_malformed_buffer_ends_the_list_without_panicking() {
+        assert_eq!(unpack("\u{0}").count(), 0);
+        assert_eq!(unpack("\u{0}\u{9}short").count(), 0);
+        assert_eq!(unpack("\u{0}\u{1}ab").collect::<Vec<_>>(), ["a"]);
+        // Not lengths at all: a three-byte character where the two length bytes belong.
+        assert_eq!(unpack("€€").count(), 0);
     }
 }

@@ -7,9 +7,8 @@
 //! the front, in the order the calls closed. So knowing a call costs no allocation of its
 //! own, and finding an event's call hashes its id once and compares its bytes once.
 //!
-//! A closed call's bytes are its call id, its event ids back to back (copied in one piece
-//! from the open call's id buffer, which holds them the same way), then each event id's
-//! length in two bytes.
+//! A closed call's bytes are its open call's id buffer, copied in one piece: the call id,
+//! then its event ids packed with their lengths ([`crate::idlist`]).
 
 use std::collections::VecDeque;
 use std::hash::BuildHasher;
@@ -75,18 +74,9 @@ struct ClosedRecord {
     forget_at: Nanos,
     /// Where its bytes start, counted from the first byte ever stored.
     at: u64,
+    /// All its bytes: call id, then the packed event ids.
+    len: u32,
     call_id_len: u32,
-    /// The bytes of its event ids, back to back.
-    ids_len: u32,
-    /// How many event ids it has (each with a 2-byte length after the ids).
-    count: u32,
-}
-
-impl ClosedRecord {
-    /// All its bytes: call id, event ids, lengths.
-    fn len(&self) -> usize {
-        self.call_id_len as usize + self.ids_len as usize + 2 * self.count as usize
-    }
 }
 
 /// What is remembered of a closed call.
@@ -98,22 +88,14 @@ pub(crate) struct ClosedCall<'a> {
     pub close_at: Nanos,
     /// When the watermark passing it lets it be forgotten.
     pub forget_at: Nanos,
-    /// Its event ids, back to back.
-    ids: &'a [u8],
-    /// Their lengths, two bytes each, little-endian.
-    lengths: &'a [u8],
+    /// Its event ids, packed with their lengths.
+    ids: &'a str,
 }
 
 impl<'a> ClosedCall<'a> {
     /// Its event ids, in the order they were applied.
     pub fn event_ids(&self) -> impl Iterator<Item = &'a str> {
-        let mut rest = self.ids;
-        self.lengths.chunks_exact(2).map_while(move |length| {
-            let length = usize::from(u16::from_le_bytes([length[0], length[1]]));
-            let (id, tail) = rest.split_at_checked(length)?;
-            rest = tail;
-            std::str::from_utf8(id).ok()
-        })
+        crate::idlist::unpack(self.ids)
     }
 
     /// Whether an event with this id was applied to the call.
@@ -177,8 +159,7 @@ impl KnownCalls {
 
     /// Turns the open call in `slot` into a closed one, remembered until the watermark
     /// passes `forget_at`. `ids` is the call id (its first `call_id_len` bytes) followed
-    /// by its event ids back to back, of the lengths given.
-    #[allow(clippy::too_many_arguments)]
+    /// by its packed event ids, as the call keeps them.
     pub fn close(
         &mut self,
         hash: u64,
@@ -187,9 +168,8 @@ impl KnownCalls {
         call_id_len: usize,
         close_at: Nanos,
         forget_at: Nanos,
-        lengths: impl Iterator<Item = u16>,
     ) {
-        let seq = self.remember(ids, call_id_len, close_at, forget_at, lengths);
+        let seq = self.remember(ids, call_id_len, close_at, forget_at);
         let open = packed(Place::Open(slot));
         match self.table.find_mut(hash, |entry| entry.place == open) {
             Some(entry) => entry.place = packed(Place::Closed(seq)),
@@ -203,13 +183,14 @@ impl KnownCalls {
         call_id: &str,
         close_at: Nanos,
         forget_at: Nanos,
-        event_ids: impl Iterator<Item = &'a str> + Clone,
+        event_ids: impl Iterator<Item = &'a str>,
     ) {
         let hash = hash_call_id(call_id);
         let mut ids = String::from(call_id);
-        event_ids.clone().for_each(|id| ids.push_str(id));
-        let lengths = event_ids.map(|id| u16::try_from(id.len()).unwrap_or(u16::MAX));
-        let seq = self.remember(&ids, call_id.len(), close_at, forget_at, lengths);
+        for id in event_ids {
+            crate::idlist::push_packed(&mut ids, id);
+        }
+        let seq = self.remember(&ids, call_id.len(), close_at, forget_at);
         self.insert_closed(hash, seq);
     }
 
@@ -227,23 +208,16 @@ impl KnownCalls {
         call_id_len: usize,
         close_at: Nanos,
         forget_at: Nanos,
-        lengths: impl Iterator<Item = u16>,
     ) -> u64 {
         let start = self.bytes.len();
         self.bytes.extend_from_slice(ids.as_bytes());
-        let mut count = 0u32;
-        for length in lengths {
-            self.bytes.extend_from_slice(&length.to_le_bytes());
-            count += 1;
-        }
         let seq = self.first_seq + self.closed.len() as u64;
         self.closed.push_back(ClosedRecord {
             close_at,
             forget_at,
             at: self.bytes_base + start as u64,
-            call_id_len: call_id_len as u32,
-            ids_len: (ids.len() - call_id_len.min(ids.len())) as u32,
-            count,
+            len: ids.len() as u32,
+            call_id_len: call_id_len.min(ids.len()) as u32,
         });
         seq
     }
@@ -260,20 +234,16 @@ impl KnownCalls {
         let from = (record.at - self.bytes_base) as usize;
         let bytes = self
             .bytes
-            .get(from..from + record.len())
+            .get(from..from + record.len as usize)
             .unwrap_or_default();
-        let (call_id, rest) = bytes
+        let (call_id, ids) = bytes
             .split_at_checked(record.call_id_len as usize)
-            .unwrap_or_default();
-        let (ids, lengths) = rest
-            .split_at_checked(record.ids_len as usize)
             .unwrap_or_default();
         ClosedCall {
             call_id: std::str::from_utf8(call_id).unwrap_or_default(),
             close_at: record.close_at,
             forget_at: record.forget_at,
-            ids,
-            lengths,
+            ids: std::str::from_utf8(ids).unwrap_or_default(),
         }
     }
 
@@ -335,7 +305,7 @@ const _: () = assert!(std::mem::size_of::<Entry>() == 16);
 mod tests {
     use super::*;
 
-    /// Closes the call in `slot` as the engine does: its id buffer, then the lengths.
+    /// Closes the call in `slot` as the engine does: its packed id buffer.
     fn close(
         known: &mut KnownCalls,
         hash: u64,
@@ -344,17 +314,11 @@ mod tests {
         close_at: Nanos,
         event_ids: &[&str],
     ) {
-        let ids = format!("{call_id}{}", event_ids.concat());
-        let lengths = event_ids.iter().map(|id| id.len() as u16);
-        known.close(
-            hash,
-            slot,
-            &ids,
-            call_id.len(),
-            close_at,
-            close_at * 10,
-            lengths,
-        );
+        let mut ids = String::from(call_id);
+        for id in event_ids {
+            crate::idlist::push_packed(&mut ids, id);
+        }
+        known.close(hash, slot, &ids, call_id.len(), close_at, close_at * 10);
     }
 
     fn find(known: &KnownCalls, call_id: &str, open: &[&'static str]) -> Option<Place> {

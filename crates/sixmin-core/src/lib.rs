@@ -12,6 +12,7 @@ mod timers;
 
 pub use pack::{Duty, RulePack, TopicJudgement, TopicRule};
 pub mod breached;
+mod bytes;
 pub mod call;
 pub mod decode;
 pub mod engine;

@@ -68,7 +68,7 @@ impl Symbols {
     pub fn intern(&mut self, name: &str) -> Sym {
         let at = recent_index(name);
         if let Some(sym) = self.recent[at] {
-            if self.bytes(sym) == name.as_bytes() {
+            if crate::bytes::same(self.bytes(sym), name.as_bytes()) {
                 return sym;
             }
         }
