@@ -34,7 +34,7 @@ use crate::time::{
     ceil_millis, format_utc, local_date, local_week_hour, start_of_local_day, Nanos, WeekHourCache,
     NANOS_PER_MILLI,
 };
-use crate::timers::TimerQueue;
+use crate::timers::{Timer, Timers};
 use crate::traffic::HourlyTraffic;
 use crate::verdict::{PackRef, Verdict};
 
@@ -265,10 +265,9 @@ pub struct Engine {
     /// moves between `slots` and here as a pointer).
     #[allow(clippy::vec_box)]
     spare_calls: Vec<Box<Call>>,
-    /// When each open call's next live alarm is due.
-    alarms: TimerQueue,
-    /// When each open call's close passes the watermark (clock instant).
-    closes: TimerQueue,
+    /// When each open call's next live alarm is due, and when its close passes the
+    /// watermark (clock instant).
+    timers: Timers,
     /// Calls found final by the last clock move, reused between moves.
     scratch_finals: Vec<(Nanos, usize)>,
     /// Event positions being put in time order (breached calls' evidence), reused.
@@ -304,8 +303,7 @@ impl Engine {
             known: KnownCalls::default(),
             open_count: 0,
             spare_calls: Vec::new(),
-            alarms: TimerQueue::default(),
-            closes: TimerQueue::default(),
+            timers: Timers::default(),
             scratch_finals: Vec::new(),
             scratch_order: Vec::new(),
             tallies: DayTallies::default(),
@@ -629,21 +627,20 @@ impl Engine {
         };
         let close = Some(call.close_at(&self.rulebook).saturating_add(lateness));
         let alarm = call.next_live_alarm(&self.rulebook).map(|(due, _)| due);
-        self.closes.set(slot, close);
-        self.alarms.set(slot, alarm);
+        self.timers.set_both(slot, alarm, close);
     }
 
     /// Raises the live alarms due before `until` (finalizing nothing: the event at
     /// `until` is applied before any call closes).
     fn raise_alarms_before(&mut self, until: Nanos, out: &mut Vec<Output>) {
-        while let Some(slot) = self.alarms.pop_before(until) {
+        while let Some(slot) = self.timers.pop_before(Timer::Alarm, until) {
             self.raise_live_alarms(slot, until, out);
             // Everything due before `until` was raised, so this cannot pop again here.
             let next = self.slots[slot]
                 .as_ref()
                 .and_then(|call| call.next_live_alarm(&self.rulebook))
                 .map(|(due, _)| due);
-            self.alarms.set(slot, next);
+            self.timers.set(Timer::Alarm, slot, next);
         }
     }
 
@@ -656,7 +653,7 @@ impl Engine {
         let lateness = self.lateness_nanos();
         let watermark = clock.saturating_sub(lateness);
         let mut finals = std::mem::take(&mut self.scratch_finals);
-        while let Some(slot) = self.closes.pop_before(clock) {
+        while let Some(slot) = self.timers.pop_before(Timer::Close, clock) {
             let Some(call) = self.slots[slot].as_mut() else {
                 continue;
             };
@@ -664,8 +661,8 @@ impl Engine {
             if watermark > close_at {
                 finals.push((close_at, slot));
             } else {
-                self.closes
-                    .set(slot, Some(close_at.saturating_add(lateness)));
+                self.timers
+                    .set(Timer::Close, slot, Some(close_at.saturating_add(lateness)));
             }
         }
         self.finalize_in_order(&mut finals, out);
@@ -777,8 +774,7 @@ impl Engine {
         let Some(call) = self.slots[slot].take() else {
             return;
         };
-        self.alarms.disarm(slot);
-        self.closes.disarm(slot);
+        self.timers.disarm_both(slot);
         self.free_slots.push(slot);
         self.open_count -= 1;
         let judgement = call.judge(&self.rulebook, None);
@@ -896,8 +892,7 @@ impl Engine {
 
     /// Re-arms every open call's trigger (after a restore).
     pub(crate) fn rebuild_timers(&mut self) {
-        self.alarms.clear();
-        self.closes.clear();
+        self.timers.clear();
         for slot in 0..self.slots.len() {
             self.schedule(slot);
         }

@@ -1,9 +1,11 @@
-//! Per-call triggers on event time: an indexed 4-ary min-heap.
+//! Per-call triggers on event time: two indexed 4-ary min-heaps (each open call's next
+//! live alarm, and its close passing the watermark) sharing one table of positions.
 //!
 //! Each open call (by slot) has at most one trigger per queue, kept *exact*: re-arming a
-//! call moves its one heap entry up or down in place, so the heap never holds stale
-//! entries and a pop is always a trigger that is really due. Ties between triggers at the
-//! same instant pop in slot order.
+//! call moves its one heap entry up or down in place, so a heap never holds stale entries
+//! and a pop is always a trigger that is really due. Ties between triggers at the same
+//! instant pop in slot order. A slot's places in both heaps sit side by side, so re-arming
+//! a call's two triggers, or disarming both as it closes, reads one table entry.
 
 use crate::time::Nanos;
 
@@ -33,79 +35,119 @@ fn slot_of(key: Key) -> usize {
     (key as u32) as usize
 }
 
-/// One queue of triggers.
-#[derive(Debug, Default)]
-pub(crate) struct TimerQueue {
-    /// A min-heap of (trigger, slot) keys.
-    heap: Vec<Key>,
-    /// Where each slot's entry sits in `heap`, or [`UNARMED`].
-    position: Vec<u32>,
+/// Which of a call's two triggers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Timer {
+    /// Its next live alarm.
+    Alarm = 0,
+    /// Its close passing the watermark.
+    Close = 1,
 }
 
-impl TimerQueue {
-    /// Sets `slot`'s trigger to exactly `trigger`, or removes it for `None`.
-    pub fn set(&mut self, slot: usize, trigger: Option<Nanos>) {
+/// The two queues of triggers.
+#[derive(Debug, Default)]
+pub(crate) struct Timers {
+    /// A min-heap of (trigger, slot) keys per [`Timer`].
+    heaps: [Vec<Key>; 2],
+    /// Where each slot's entries sit in the two heaps, or [`UNARMED`].
+    position: Vec<[u32; 2]>,
+}
+
+impl Timers {
+    /// Sets `slot`'s two triggers to exactly `alarm` and `close` (`None` removes one).
+    pub fn set_both(&mut self, slot: usize, alarm: Option<Nanos>, close: Option<Nanos>) {
+        self.set(Timer::Close, slot, close);
+        self.set(Timer::Alarm, slot, alarm);
+    }
+
+    /// Sets `slot`'s `timer` to exactly `trigger`, or removes it for `None`.
+    pub fn set(&mut self, timer: Timer, slot: usize, trigger: Option<Nanos>) {
         let Some(trigger) = trigger else {
-            self.disarm(slot);
+            self.disarm(timer, slot);
             return;
         };
         let Ok(slot_key) = u32::try_from(slot) else {
             return;
         };
         if self.position.len() <= slot {
-            self.position.resize(slot + 1, UNARMED);
+            self.position.resize(slot + 1, [UNARMED; 2]);
         }
         let entry = key(trigger, slot_key);
-        let at = self.position[slot];
+        let mut heap = self.heap(timer);
+        let at = heap.position[slot][heap.which];
         if at == UNARMED {
-            self.heap.push(entry);
-            self.sift_up(self.heap.len() - 1, entry);
+            heap.keys.push(entry);
+            heap.sift_up(heap.keys.len() - 1, entry);
             return;
         }
         let at = at as usize;
-        let previous = self.heap[at];
+        let previous = heap.keys[at];
         if entry < previous {
-            self.sift_up(at, entry);
+            heap.sift_up(at, entry);
         } else if entry > previous {
-            self.sift_down(at, entry);
+            heap.sift_down(at, entry);
         }
     }
 
-    /// Removes `slot`'s trigger, if it has one.
-    pub fn disarm(&mut self, slot: usize) {
-        let Some(&at) = self.position.get(slot) else {
+    /// Removes `slot`'s `timer`, if armed.
+    pub fn disarm(&mut self, timer: Timer, slot: usize) {
+        let Some(at) = self.position.get(slot).map(|at| at[timer as usize]) else {
             return;
         };
         if at == UNARMED {
             return;
         }
-        self.remove_at(at as usize);
+        self.heap(timer).remove_at(at as usize);
     }
 
-    /// Takes the earliest trigger before `instant` and returns its slot, now unarmed.
-    pub fn pop_before(&mut self, instant: Nanos) -> Option<usize> {
-        let &first = self.heap.first()?;
+    /// Removes both of `slot`'s triggers.
+    pub fn disarm_both(&mut self, slot: usize) {
+        self.disarm(Timer::Alarm, slot);
+        self.disarm(Timer::Close, slot);
+    }
+
+    /// Takes the earliest `timer` trigger before `instant` and returns its slot, now
+    /// unarmed for that timer.
+    pub fn pop_before(&mut self, timer: Timer, instant: Nanos) -> Option<usize> {
+        let &first = self.heaps[timer as usize].first()?;
         if trigger_of(first) >= instant {
             return None;
         }
-        self.remove_at(0);
+        self.heap(timer).remove_at(0);
         Some(slot_of(first))
     }
 
     /// Forgets everything.
     pub fn clear(&mut self) {
-        self.heap.clear();
+        self.heaps.iter_mut().for_each(Vec::clear);
         self.position.clear();
     }
 
+    fn heap(&mut self, timer: Timer) -> Heap<'_> {
+        Heap {
+            keys: &mut self.heaps[timer as usize],
+            position: &mut self.position,
+            which: timer as usize,
+        }
+    }
+}
+
+/// One heap, with its column of the shared position table.
+struct Heap<'a> {
+    keys: &'a mut Vec<Key>,
+    position: &'a mut [[u32; 2]],
+    which: usize,
+}
+
+impl Heap<'_> {
     /// Removes the entry at heap index `at`.
     fn remove_at(&mut self, at: usize) {
-        let removed = self.heap[at];
-        self.position[slot_of(removed)] = UNARMED;
-        let Some(moved) = self.heap.pop() else {
+        let removed = self.keys[at];
+        self.position[slot_of(removed)][self.which] = UNARMED;
+        let Some(moved) = self.keys.pop() else {
             return;
         };
-        if at == self.heap.len() {
+        if at == self.keys.len() {
             return;
         }
         if moved < removed {
@@ -119,7 +161,7 @@ impl TimerQueue {
     fn sift_up(&mut self, mut at: usize, entry: Key) {
         while at > 0 {
             let parent = (at - 1) / ARITY;
-            let above = self.heap[parent];
+            let above = self.keys[parent];
             if above <= entry {
                 break;
             }
@@ -131,12 +173,12 @@ impl TimerQueue {
 
     /// Places `entry` at `at` or below it.
     fn sift_down(&mut self, mut at: usize, entry: Key) {
-        let len = self.heap.len();
+        let len = self.keys.len();
         loop {
             let first_child = at * ARITY + 1;
             let smallest = if first_child + ARITY <= len {
                 // A full set of children: the smallest in two rounds of pairs.
-                let children = &self.heap[first_child..first_child + ARITY];
+                let children = &self.keys[first_child..first_child + ARITY];
                 let low = if children[1] < children[0] { 1 } else { 0 };
                 let high = if children[3] < children[2] { 3 } else { 2 };
                 first_child
@@ -147,12 +189,12 @@ impl TimerQueue {
                     }
             } else if first_child < len {
                 (first_child..len)
-                    .min_by_key(|&child| self.heap[child])
+                    .min_by_key(|&child| self.keys[child])
                     .unwrap_or(first_child)
             } else {
                 break;
             };
-            let below = self.heap[smallest];
+            let below = self.keys[smallest];
             if entry <= below {
                 break;
             }
@@ -163,8 +205,8 @@ impl TimerQueue {
     }
 
     fn place(&mut self, at: usize, entry: Key) {
-        self.heap[at] = entry;
-        self.position[slot_of(entry)] = at as u32;
+        self.keys[at] = entry;
+        self.position[slot_of(entry)][self.which] = at as u32;
     }
 }
 
@@ -173,14 +215,43 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// One of the two queues, as the tests drive it.
+    struct Queue {
+        timers: Timers,
+        timer: Timer,
+    }
+
+    impl Default for Queue {
+        fn default() -> Self {
+            Queue {
+                timers: Timers::default(),
+                timer: Timer::Close,
+            }
+        }
+    }
+
+    impl Queue {
+        fn set(&mut self, slot: usize, trigger: Option<Nanos>) {
+            self.timers.set(self.timer, slot, trigger);
+        }
+
+        fn disarm(&mut self, slot: usize) {
+            self.timers.disarm(self.timer, slot);
+        }
+
+        fn pop_before(&mut self, instant: Nanos) -> Option<usize> {
+            self.timers.pop_before(self.timer, instant)
+        }
+    }
+
     /// Pops everything before `instant`, in order.
-    fn drain(queue: &mut TimerQueue, instant: Nanos) -> Vec<usize> {
+    fn drain(queue: &mut Queue, instant: Nanos) -> Vec<usize> {
         std::iter::from_fn(|| queue.pop_before(instant)).collect()
     }
 
     #[test]
     fn pops_in_trigger_then_slot_order_and_only_before_the_instant() {
-        let mut queue = TimerQueue::default();
+        let mut queue = Queue::default();
         queue.set(3, Some(50));
         queue.set(1, Some(20));
         queue.set(2, Some(20));
@@ -192,7 +263,7 @@ mod tests {
 
     #[test]
     fn moving_a_trigger_later_or_earlier_keeps_one_entry() {
-        let mut queue = TimerQueue::default();
+        let mut queue = Queue::default();
         queue.set(0, Some(10));
         queue.set(1, Some(30));
         queue.set(0, Some(40));
@@ -208,7 +279,7 @@ mod tests {
             assert_eq!(trigger_of(key(*instant, slot as u32)), *instant);
             assert_eq!(slot_of(key(*instant, slot as u32)), slot);
         }
-        let mut queue = TimerQueue::default();
+        let mut queue = Queue::default();
         for (slot, instant) in instants.iter().enumerate().rev() {
             queue.set(slot, Some(*instant));
         }
@@ -222,7 +293,7 @@ mod tests {
 
     #[test]
     fn none_and_disarm_remove_the_trigger() {
-        let mut queue = TimerQueue::default();
+        let mut queue = Queue::default();
         queue.set(0, Some(10));
         queue.set(1, Some(11));
         queue.set(0, None);
@@ -239,7 +310,7 @@ mod tests {
             operations in proptest::collection::vec((0usize..200, proptest::option::of(-50i64..50)), 0..600),
             cut in -60i64..60,
         ) {
-            let mut queue = TimerQueue::default();
+            let mut queue = Queue::default();
             let mut model: Vec<Option<Nanos>> = vec![None; 200];
             for (slot, trigger) in operations {
                 queue.set(slot, trigger);
@@ -255,6 +326,82 @@ mod tests {
             let after: Vec<usize> = expected.iter().filter(|(t, _)| *t >= cut).map(|(_, s)| *s).collect();
             prop_assert_eq!(drain(&mut queue, cut), before);
             prop_assert_eq!(drain(&mut queue, i64::MAX), after);
+        }
+
+        /// Sets, removals and pops interleaved, as the engine drives a queue: each pop
+        /// takes exactly the earliest armed trigger before the instant (ties by slot),
+        /// whatever runs or heap the triggers went to and however often they moved.
+        #[test]
+        fn interleaved_sets_and_pops_follow_the_model(
+            operations in proptest::collection::vec(
+                (0usize..40, proptest::option::of(-200i64..200), proptest::option::of(-220i64..220)),
+                0..500,
+            ),
+        ) {
+            let mut queue = Queue::default();
+            let mut model: Vec<Option<Nanos>> = vec![None; 40];
+            for (slot, trigger, pop_before) in operations {
+                match pop_before {
+                    None => {
+                        queue.set(slot, trigger);
+                        model[slot] = trigger;
+                    }
+                    Some(instant) => {
+                        let expected = model
+                            .iter()
+                            .enumerate()
+                            .filter_map(|(slot, trigger)| trigger.map(|trigger| (trigger, slot)))
+                            .filter(|(trigger, _)| *trigger < instant)
+                            .min()
+                            .map(|(_, slot)| slot);
+                        prop_assert_eq!(queue.pop_before(instant), expected);
+                        if let Some(slot) = expected {
+                            model[slot] = None;
+                        }
+                    }
+                }
+            }
+        }
+
+        /// The two queues share their table of positions but not their triggers: any mix
+        /// of sets and disarms on both pops, from each, exactly what a model of that
+        /// queue holds, earliest first.
+        #[test]
+        fn the_two_queues_keep_apart(
+            operations in proptest::collection::vec(
+                (any::<bool>(), 0usize..60, proptest::option::of(-50i64..50), any::<bool>()),
+                0..400,
+            ),
+        ) {
+            let mut timers = Timers::default();
+            let mut model: [Vec<Option<Nanos>>; 2] = [vec![None; 60], vec![None; 60]];
+            for (alarm, slot, trigger, both) in operations {
+                let timer = if alarm { Timer::Alarm } else { Timer::Close };
+                if both {
+                    timers.set_both(slot, trigger, trigger.map(|trigger| trigger + 1));
+                    model[0][slot] = trigger;
+                    model[1][slot] = trigger.map(|trigger| trigger + 1);
+                } else if trigger.is_none() && slot % 2 == 0 {
+                    timers.disarm_both(slot);
+                    model[0][slot] = None;
+                    model[1][slot] = None;
+                } else {
+                    timers.set(timer, slot, trigger);
+                    model[timer as usize][slot] = trigger;
+                }
+            }
+            for timer in [Timer::Alarm, Timer::Close] {
+                let mut expected: Vec<(Nanos, usize)> = model[timer as usize]
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(slot, trigger)| trigger.map(|trigger| (trigger, slot)))
+                    .collect();
+                expected.sort();
+                let popped: Vec<usize> =
+                    std::iter::from_fn(|| timers.pop_before(timer, i64::MAX)).collect();
+                let expected: Vec<usize> = expected.into_iter().map(|(_, slot)| slot).collect();
+                prop_assert_eq!(popped, expected);
+            }
         }
     }
 }
