@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 
 use crate::call::Judgement;
 use crate::engine::Engine;
-use crate::idlist::IdList;
+use crate::idlist::Evidence;
 use crate::report::Period;
 use crate::rulebook::RuleIdx;
 use crate::symbols::Sym;
@@ -56,7 +56,6 @@ impl BreachedCall {
 /// What the engine keeps of a final breached call (names as symbols, ids packed).
 #[derive(Debug, Clone)]
 pub(crate) struct BreachRecord {
-    pub call_id: crate::call::CallId,
     pub start_ts: Option<Nanos>,
     pub attributed_to: Nanos,
     pub tenant: Sym,
@@ -66,7 +65,8 @@ pub(crate) struct BreachRecord {
     pub wait_ms: Option<i64>,
     pub limit_ms: i64,
     pub rules: RuleList,
-    pub events: IdList,
+    /// The call id and the event ids it was judged from, in time order.
+    pub evidence: Evidence,
     pub flags: Vec<Flag>,
 }
 
@@ -127,7 +127,6 @@ impl Engine {
             .rules(judgement.topic, &self.rulebook)
             .collect();
         BreachRecord {
-            call_id: call.call_id().into(),
             start_ts: judgement.start_ts,
             attributed_to: judgement.attributed_to(),
             tenant: judgement.tenant.unwrap_or(self.default_tenant),
@@ -137,7 +136,7 @@ impl Engine {
             wait_ms: judgement.wait_nanos.map(ceil_millis),
             limit_ms: judgement.topic.limit_ms,
             rules,
-            events: call.ids_in_time_order(order),
+            evidence: call.evidence(order),
             flags: judgement.flags.clone(),
         }
     }
@@ -146,7 +145,7 @@ impl Engine {
     pub(crate) fn breached_call(&self, record: &BreachRecord) -> BreachedCall {
         let name = |sym: Sym| self.symbols.name(sym).to_owned();
         BreachedCall {
-            call_id: record.call_id.to_string(),
+            call_id: record.evidence.call_id().to_owned(),
             tenant: name(record.tenant),
             topic: name(record.topic),
             queue: record.queue.map(name),
@@ -160,7 +159,7 @@ impl Engine {
                 .iter()
                 .map(|rule| self.rulebook.rule_name(*rule).to_owned())
                 .collect(),
-            events: record.events.iter().map(str::to_owned).collect(),
+            events: record.evidence.event_ids().map(str::to_owned).collect(),
             flags: record.flags.clone(),
             pending: false,
         }
@@ -189,7 +188,7 @@ impl Engine {
             .breach_ledger
             .values()
             .flatten()
-            .find(|record| &*record.call_id == call_id);
+            .find(|record| record.evidence.call_id() == call_id);
         match kept {
             Some(record) => Some(self.breached_call(record)),
             None => self

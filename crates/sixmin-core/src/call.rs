@@ -11,9 +11,6 @@ use crate::symbols::Sym;
 use crate::time::Nanos;
 use crate::verdict::{Flag, Outcome};
 
-/// A call id kept beyond its call (a breached call's record).
-pub(crate) type CallId = std::sync::Arc<str>;
-
 /// An accepted event, as a call keeps it.
 #[derive(Debug, Clone)]
 pub(crate) struct Recorded {
@@ -304,13 +301,24 @@ impl Call {
         &self.events
     }
 
-    /// The event ids in (ts, event id) order, packed; `order` is scratch space (its
-    /// contents are replaced), so the hot path allocates only the list itself.
-    pub(crate) fn ids_in_time_order(&self, order: &mut Vec<usize>) -> crate::idlist::IdList {
+    /// The call id and its event ids in (ts, event id) order; `order` is scratch space
+    /// (its contents are replaced), so the hot path allocates only the evidence itself.
+    /// Events that arrived in that order already are copied as the call keeps them.
+    pub(crate) fn evidence(&self, order: &mut Vec<usize>) -> crate::idlist::Evidence {
+        let in_order = self
+            .events
+            .windows(2)
+            .all(|pair| self.key(&pair[0]) <= self.key(&pair[1]));
+        if in_order {
+            return crate::idlist::Evidence::from_packed(&self.ids, self.call_id_len as usize);
+        }
         order.clear();
         order.extend(0..self.events.len());
         order.sort_by(|a, b| self.key(&self.events[*a]).cmp(&self.key(&self.events[*b])));
-        crate::idlist::IdList::new(order.iter().map(|at| self.event_id(&self.events[*at])))
+        crate::idlist::Evidence::new(
+            self.call_id(),
+            order.iter().map(|at| self.event_id(&self.events[*at])),
+        )
     }
 
     /// The accepted events in (ts, event id) order.

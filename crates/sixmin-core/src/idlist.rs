@@ -1,7 +1,7 @@
 //! Event ids packed one after another in a string, each preceded by its length: how a
 //! call keeps its ids, how a closed call is remembered (a copy of that same buffer, so
 //! closing a call reads none of its event records) and what a breached call keeps of its
-//! evidence ([`IdList`]).
+//! evidence ([`Evidence`], most often a copy of that buffer too).
 //!
 //! A length is written as two ASCII bytes of seven bits each, high first, so the packed
 //! form stays valid UTF-8 and needs no decoding to compare ids. Ids are at most 128
@@ -13,10 +13,16 @@ pub(crate) const MAX_PACKED_ID: usize = (1 << 14) - 1;
 
 /// Appends `id` with its length to `packed`; returns where its bytes start and their
 /// length.
+#[inline]
 pub(crate) fn push_packed(packed: &mut String, id: &str) -> (usize, u16) {
-    let id = &id[..id.floor_char_boundary(MAX_PACKED_ID)];
+    let id = if id.len() <= MAX_PACKED_ID {
+        id
+    } else {
+        &id[..id.floor_char_boundary(MAX_PACKED_ID)]
+    };
     let length = id.len();
-    packed.push(char::from((length >> 7) as u8));
+    packed.reserve(2 + length);
+    packed.push(char::from(((length >> 7) & 0x7f) as u8));
     packed.push(char::from((length & 0x7f) as u8));
     let at = packed.len();
     packed.push_str(id);
@@ -36,24 +42,52 @@ pub(crate) fn unpack(packed: &str) -> impl Iterator<Item = &str> {
     })
 }
 
-/// A compact, read-only list of event ids in one small allocation.
+/// A breached call's id and the ids of the events it was judged from, in one small
+/// allocation: the call id, then the event ids packed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct IdList(Box<str>);
+pub(crate) struct Evidence {
+    text: Box<str>,
+    call_id_len: u32,
+}
 
-impl IdList {
-    /// Packs the ids, in the order given.
-    pub fn new<'a>(ids: impl Iterator<Item = &'a str> + Clone) -> Self {
-        let size: usize = ids.clone().map(|id| id.len() + 2).sum();
-        let mut packed = String::with_capacity(size);
+impl Evidence {
+    /// The call id and its event ids, in the order given.
+    pub fn new<'a>(call_id: &str, ids: impl Iterator<Item = &'a str> + Clone) -> Self {
+        let size: usize = call_id.len() + ids.clone().map(|id| id.len() + 2).sum::<usize>();
+        let mut text = String::with_capacity(size);
+        text.push_str(call_id);
         for id in ids {
-            push_packed(&mut packed, id);
+            push_packed(&mut text, id);
         }
-        IdList(packed.into_boxed_str())
+        Evidence {
+            text: text.into_boxed_str(),
+            call_id_len: call_id.len() as u32,
+        }
     }
 
-    /// The ids, in their order.
-    pub fn iter(&self) -> impl Iterator<Item = &str> {
-        unpack(&self.0)
+    /// Evidence already in this form: a call id of `call_id_len` bytes, then its event
+    /// ids packed (as a call keeps them).
+    pub fn from_packed(text: &str, call_id_len: usize) -> Self {
+        Evidence {
+            text: text.into(),
+            call_id_len: call_id_len.min(text.len()) as u32,
+        }
+    }
+
+    /// The call id.
+    pub fn call_id(&self) -> &str {
+        self.text
+            .get(..self.call_id_len as usize)
+            .unwrap_or_default()
+    }
+
+    /// The event ids, in their order.
+    pub fn event_ids(&self) -> impl Iterator<Item = &str> {
+        unpack(
+            self.text
+                .get(self.call_id_len as usize..)
+                .unwrap_or_default(),
+        )
     }
 }
 
@@ -62,11 +96,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ids_come_back_in_order() {
+    fn evidence_keeps_the_call_id_and_the_ids_in_order() {
         let ids = ["e-1", "", "événement-2", "e-1"];
-        let list = IdList::new(ids.iter().copied());
-        assert_eq!(list.iter().collect::<Vec<_>>(), ids);
-        assert_eq!(IdList::new(std::iter::empty()).iter().count(), 0);
+        let evidence = Evidence::new("call-7", ids.iter().copied());
+        assert_eq!(evidence.call_id(), "call-7");
+        assert_eq!(evidence.event_ids().collect::<Vec<_>>(), ids);
+        let empty = Evidence::new("call-8", std::iter::empty());
+        assert_eq!((empty.call_id(), empty.event_ids().count()), ("call-8", 0));
+
+        let mut packed = String::from("call-7");
+        for id in ids {
+            push_packed(&mut packed, id);
+        }
+        assert_eq!(Evidence::from_packed(&packed, "call-7".len()), evidence);
     }
 
     #[test]

@@ -254,7 +254,21 @@ impl KnownCalls {
 
     /// Forgets the closed calls at the front whose retention ends before `watermark`.
     /// Their table entries are left behind, matching nothing, and swept later in bulk.
+    #[inline]
     pub fn forget_before(&mut self, watermark: Nanos) {
+        if self
+            .closed
+            .front()
+            .is_some_and(|record| record.forget_at < watermark)
+        {
+            self.forget_due(watermark);
+        }
+    }
+
+    /// [`KnownCalls::forget_before`] once some call is due (out of line: most events
+    /// forget none).
+    #[inline(never)]
+    fn forget_due(&mut self, watermark: Nanos) {
         let mut forgotten = 0;
         while self
             .closed

@@ -17,7 +17,7 @@ use crate::breached::BreachRecord;
 use crate::call::{Call, LiveFired, Recorded};
 use crate::engine::{Engine, EngineConfig, InputCounters};
 use crate::event::{CallbackOutcome, EventKind};
-use crate::idlist::IdList;
+use crate::idlist::Evidence;
 use crate::pack::RulePack;
 use crate::tally::{Tally, WaitHistogram};
 use crate::time::{format_utc, parse_rfc3339, Nanos, NANOS_PER_HOUR};
@@ -465,7 +465,6 @@ impl Engine {
             let day = chrono::NaiveDate::parse_from_str(&call.day, "%Y-%m-%d")
                 .map_err(|_| SnapshotError::Damaged(format!("`{}` is not a day", call.day)))?;
             let record = BreachRecord {
-                call_id: call.call_id.as_str().into(),
                 start_ts: call.started_at.as_deref().map(parse_instant).transpose()?,
                 attributed_to: parse_instant(&call.attributed_to)?,
                 tenant: self.symbols.intern(&call.tenant),
@@ -486,7 +485,7 @@ impl Engine {
                         })
                     })
                     .collect::<Result<_, _>>()?,
-                events: IdList::new(call.events.iter().map(String::as_str)),
+                evidence: Evidence::new(&call.call_id, call.events.iter().map(String::as_str)),
                 flags: call.flags.clone(),
             };
             self.breach_ledger.entry(day).or_default().push(record);
