@@ -29,6 +29,17 @@ pub(crate) fn push_packed(packed: &mut String, id: &str) -> (usize, u16) {
     (at, length as u16)
 }
 
+/// A call id followed by its event ids packed: how a call, a closed call and a breached
+/// call's evidence keep them.
+pub(crate) fn pack_with_call_id<'a>(call_id: &str, ids: impl Iterator<Item = &'a str>) -> String {
+    let mut packed = String::with_capacity(call_id.len() + 64);
+    packed.push_str(call_id);
+    for id in ids {
+        push_packed(&mut packed, id);
+    }
+    packed
+}
+
 /// The ids of a packed string, in order (stops at the first malformed entry).
 pub(crate) fn unpack(packed: &str) -> impl Iterator<Item = &str> {
     let mut rest = packed;
@@ -52,15 +63,9 @@ pub(crate) struct Evidence {
 
 impl Evidence {
     /// The call id and its event ids, in the order given.
-    pub fn new<'a>(call_id: &str, ids: impl Iterator<Item = &'a str> + Clone) -> Self {
-        let size: usize = call_id.len() + ids.clone().map(|id| id.len() + 2).sum::<usize>();
-        let mut text = String::with_capacity(size);
-        text.push_str(call_id);
-        for id in ids {
-            push_packed(&mut text, id);
-        }
+    pub fn new<'a>(call_id: &str, ids: impl Iterator<Item = &'a str>) -> Self {
         Evidence {
-            text: text.into_boxed_str(),
+            text: pack_with_call_id(call_id, ids).into_boxed_str(),
             call_id_len: call_id.len() as u32,
         }
     }

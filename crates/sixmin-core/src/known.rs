@@ -186,10 +186,7 @@ impl KnownCalls {
         event_ids: impl Iterator<Item = &'a str>,
     ) {
         let hash = hash_call_id(call_id);
-        let mut ids = String::from(call_id);
-        for id in event_ids {
-            crate::idlist::push_packed(&mut ids, id);
-        }
+        let ids = crate::idlist::pack_with_call_id(call_id, event_ids);
         let seq = self.remember(&ids, call_id.len(), close_at, forget_at);
         self.insert_closed(hash, seq);
     }
@@ -328,10 +325,7 @@ mod tests {
         close_at: Nanos,
         event_ids: &[&str],
     ) {
-        let mut ids = String::from(call_id);
-        for id in event_ids {
-            crate::idlist::push_packed(&mut ids, id);
-        }
+        let ids = crate::idlist::pack_with_call_id(call_id, event_ids.iter().copied());
         known.close(hash, slot, &ids, call_id.len(), close_at, close_at * 10);
     }
 
