@@ -44,10 +44,10 @@ pub(crate) fn pack_with_call_id<'a>(call_id: &str, ids: impl Iterator<Item = &'a
 pub(crate) fn unpack(packed: &str) -> impl Iterator<Item = &str> {
     let mut rest = packed;
     std::iter::from_fn(move || {
-        let (&[high, low], tail) = rest.as_bytes().split_first_chunk::<2>()?;
+        let &[high, low] = rest.as_bytes().first_chunk::<2>()?;
         let length = (usize::from(high) << 7) | usize::from(low);
-        let id = tail.get(..length)?;
-        let id = std::str::from_utf8(id).ok()?;
+        // The text is UTF-8 already: slicing it (on character boundaries) is enough.
+        let id = rest.get(2..2 + length)?;
         rest = rest.get(2 + length..)?;
         Some(id)
     })
