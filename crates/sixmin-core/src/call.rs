@@ -83,6 +83,9 @@ const SHORT_ID: usize = 40;
 /// How many event fingerprints a call keeps inside itself (most calls have fewer events).
 const INLINE_FINGERPRINTS: usize = 8;
 
+// The inline fingerprints that match an event are kept as bits of a `u32`.
+const _: () = assert!(INLINE_FINGERPRINTS < 32);
+
 /// An open call: its events so far and its bookkeeping.
 #[derive(Debug, Clone)]
 pub(crate) struct Call {
@@ -275,6 +278,7 @@ impl Call {
     }
 
     /// Whether this is the call `call_id`.
+    #[inline]
     pub fn is(&self, call_id: &str) -> bool {
         call_id.len() == self.call_id_len as usize
             && match self.short_id.get(..call_id.len()) {
@@ -344,15 +348,36 @@ impl Call {
     /// Whether an event with this `event_id` (whose [`id_fingerprint`] is `fingerprint`)
     /// was already applied to the call. Exact: equal fingerprints are confirmed byte for
     /// byte.
+    #[inline]
     pub fn has_event(&self, event_id: &str, fingerprint: u32) -> bool {
+        // Which of the inline fingerprints match, as bits: compared all at once, without
+        // a branch per event.
+        let mut matches = 0u32;
+        for (at, known) in self.fingerprints.iter().enumerate() {
+            matches |= u32::from(*known == fingerprint) << at;
+        }
+        let inline = self.events.len().min(INLINE_FINGERPRINTS);
+        matches &= (1u32 << inline) - 1;
+        if matches == 0 && self.events.len() <= INLINE_FINGERPRINTS {
+            return false;
+        }
+        self.has_event_confirmed(event_id, fingerprint, matches)
+    }
+
+    /// [`Call::has_event`] past the inline check: confirms the matching fingerprints
+    /// (`matches`, by bit) byte for byte, then looks through the events past the inline
+    /// ones (out of line: most events of a call are new and none of it runs).
+    #[inline(never)]
+    fn has_event_confirmed(&self, event_id: &str, fingerprint: u32, matches: u32) -> bool {
         let is_it = |event: &Recorded| {
             crate::bytes::same(self.event_id(event).as_bytes(), event_id.as_bytes())
         };
-        let inline = self.events.len().min(INLINE_FINGERPRINTS);
-        let inline_match = self.fingerprints[..inline]
+        let inline_match = self
+            .events
             .iter()
-            .zip(&self.events)
-            .any(|(known, event)| *known == fingerprint && is_it(event));
+            .take(INLINE_FINGERPRINTS)
+            .enumerate()
+            .any(|(at, event)| matches & (1 << at) != 0 && is_it(event));
         inline_match
             || self.events.get(INLINE_FINGERPRINTS..).is_some_and(|rest| {
                 rest.iter()

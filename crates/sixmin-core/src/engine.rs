@@ -461,8 +461,24 @@ impl Engine {
         if moves_triggers {
             self.schedule(slot);
         }
-        self.run_due(out);
+        if self.anything_due() {
+            self.run_due(out);
+        }
         Disposition::Accepted
+    }
+
+    /// Whether the clock has passed some live alarm, close or closed call's retention:
+    /// checked inline, as most events make nothing due.
+    #[inline]
+    fn anything_due(&self) -> bool {
+        let Some(clock) = self.clock else {
+            return false;
+        };
+        self.timers.any_before(Timer::Alarm, clock)
+            || self.timers.any_before(Timer::Close, clock)
+            || self
+                .known
+                .forgets_before(clock.saturating_sub(self.lateness_nanos()))
     }
 
     /// An event as a call records it (names interned, the topic resolved once).

@@ -113,6 +113,9 @@ pub(crate) struct KnownCalls {
     table: HashTable<Entry>,
     /// Closed calls, the next to forget at the front.
     closed: VecDeque<ClosedRecord>,
+    /// When the front of `closed` may be forgotten, kept here so that the check made on
+    /// every event reads this structure, not the (cold) front record.
+    front_forget_at: Option<Nanos>,
     /// The sequence number of `closed[0]`.
     first_seq: u64,
     /// Call ids and event ids of the closed calls, back to back.
@@ -209,6 +212,9 @@ impl KnownCalls {
         let start = self.bytes.len();
         self.bytes.extend_from_slice(ids.as_bytes());
         let seq = self.first_seq + self.closed.len() as u64;
+        if self.closed.is_empty() {
+            self.front_forget_at = Some(forget_at);
+        }
         self.closed.push_back(ClosedRecord {
             close_at,
             forget_at,
@@ -249,15 +255,17 @@ impl KnownCalls {
         self.closed.iter().map(|record| self.view(record))
     }
 
+    /// Whether some closed call's retention ends before `watermark`.
+    #[inline]
+    pub fn forgets_before(&self, watermark: Nanos) -> bool {
+        self.front_forget_at.is_some_and(|at| at < watermark)
+    }
+
     /// Forgets the closed calls at the front whose retention ends before `watermark`.
     /// Their table entries are left behind, matching nothing, and swept later in bulk.
     #[inline]
     pub fn forget_before(&mut self, watermark: Nanos) {
-        if self
-            .closed
-            .front()
-            .is_some_and(|record| record.forget_at < watermark)
-        {
+        if self.forgets_before(watermark) {
             self.forget_due(watermark);
         }
     }
@@ -275,6 +283,7 @@ impl KnownCalls {
             self.closed.pop_front();
             forgotten += 1;
         }
+        self.front_forget_at = self.closed.front().map(|record| record.forget_at);
         if forgotten == 0 {
             return;
         }

@@ -65,6 +65,7 @@ fn recent_index(name: &str) -> usize {
 
 impl Symbols {
     /// The handle of `name`, adding it on first sight.
+    #[inline]
     pub fn intern(&mut self, name: &str) -> Sym {
         let at = recent_index(name);
         if let Some(sym) = self.recent[at] {
@@ -72,6 +73,13 @@ impl Symbols {
                 return sym;
             }
         }
+        self.intern_missed(name, at)
+    }
+
+    /// [`Symbols::intern`] when the recent-names cache does not hold `name` (out of line:
+    /// the names of a call centre are few, so nearly every name hits).
+    #[inline(never)]
+    fn intern_missed(&mut self, name: &str, at: usize) -> Sym {
         let sym = match self.index.get(name) {
             Some(&sym) => sym,
             None => {

@@ -106,6 +106,14 @@ impl Timers {
         self.disarm(Timer::Close, slot);
     }
 
+    /// Whether some `timer` trigger is before `instant`.
+    #[inline]
+    pub fn any_before(&self, timer: Timer, instant: Nanos) -> bool {
+        self.heaps[timer as usize]
+            .first()
+            .is_some_and(|&first| trigger_of(first) < instant)
+    }
+
     /// Takes the earliest `timer` trigger before `instant` and returns its slot, now
     /// unarmed for that timer.
     pub fn pop_before(&mut self, timer: Timer, instant: Nanos) -> Option<usize> {
