@@ -444,9 +444,13 @@ impl Engine {
             Some(slot) => slot,
             None => self.open_slot(call_id, hash),
         };
-        let mut moves_triggers = true;
+        // What the event can move: anything, for a call not started yet (its close
+        // counts from the first event seen).
+        let (mut moves_alarm, mut moves_close) = (true, true);
         if let Some(call) = self.slots[slot].as_mut() {
-            moves_triggers = call.start().is_none() || event.kind.moves_triggers();
+            if call.start().is_some() {
+                (moves_alarm, moves_close) = (event.kind.moves_alarm(), event.kind.moves_close());
+            }
             call.push_fingerprinted(
                 &event.event_id,
                 fingerprint,
@@ -458,8 +462,8 @@ impl Engine {
             self.announce_stop(slot, out);
         }
         self.clock = Some(self.clock.map_or(event.ts, |clock| clock.max(event.ts)));
-        if moves_triggers {
-            self.schedule(slot);
+        if moves_alarm || moves_close {
+            self.schedule(slot, moves_alarm, moves_close);
         }
         if self.anything_due() {
             self.run_due(out);
@@ -634,16 +638,21 @@ impl Engine {
         slot
     }
 
-    /// Sets the call's two triggers to exactly its next live alarm and its close passing
-    /// the watermark (each moves in place as the call progresses).
-    fn schedule(&mut self, slot: usize) {
+    /// Sets the call's triggers (those asked for) to exactly its next live alarm and its
+    /// close passing the watermark (each moves in place as the call progresses).
+    fn schedule(&mut self, slot: usize, alarm: bool, close: bool) {
         let lateness = self.lateness_nanos();
         let Some(call) = self.slots[slot].as_ref() else {
             return;
         };
-        let close = Some(call.close_at(&self.rulebook).saturating_add(lateness));
-        let alarm = call.next_live_alarm(&self.rulebook).map(|(due, _)| due);
-        self.timers.set_both(slot, alarm, close);
+        if close {
+            let close = call.close_at(&self.rulebook).saturating_add(lateness);
+            self.timers.set(Timer::Close, slot, Some(close));
+        }
+        if alarm {
+            let alarm = call.next_live_alarm(&self.rulebook).map(|(due, _)| due);
+            self.timers.set(Timer::Alarm, slot, alarm);
+        }
     }
 
     /// Raises the live alarms due before `until` (finalizing nothing: the event at
@@ -910,7 +919,7 @@ impl Engine {
     pub(crate) fn rebuild_timers(&mut self) {
         self.timers.clear();
         for slot in 0..self.slots.len() {
-            self.schedule(slot);
+            self.schedule(slot, true, true);
         }
     }
 

@@ -74,13 +74,29 @@ impl EventKind {
             .find(|kind| kind.as_str() == name)
     }
 
-    /// Whether an event of this kind can move a started call's close or next live alarm.
-    /// A queue, a transfer or an announcement cannot: the close and the alarms depend on
-    /// the start, the stop, `ended`, the topic, callback attempts and SMS only.
-    pub fn moves_triggers(self) -> bool {
+    /// Whether an event of this kind can move a started call's next live alarm. Only
+    /// the start, the stop, the topic (its limit), callback attempts and SMS can: not a
+    /// queue, a transfer, an announcement or `ended`.
+    pub fn moves_alarm(self) -> bool {
         !matches!(
             self,
-            EventKind::Queued | EventKind::Transferred | EventKind::AnnouncementPlayed
+            EventKind::Queued
+                | EventKind::Transferred
+                | EventKind::AnnouncementPlayed
+                | EventKind::Ended
+        )
+    }
+
+    /// Whether an event of this kind can move a started call's close. Only the start,
+    /// the stop, `ended`, callback attempts and SMS can: not a queue, a transfer, an
+    /// announcement or a topic.
+    pub fn moves_close(self) -> bool {
+        !matches!(
+            self,
+            EventKind::Queued
+                | EventKind::Transferred
+                | EventKind::AnnouncementPlayed
+                | EventKind::TopicSelected
         )
     }
 

@@ -54,12 +54,6 @@ pub(crate) struct Timers {
 }
 
 impl Timers {
-    /// Sets `slot`'s two triggers to exactly `alarm` and `close` (`None` removes one).
-    pub fn set_both(&mut self, slot: usize, alarm: Option<Nanos>, close: Option<Nanos>) {
-        self.set(Timer::Close, slot, close);
-        self.set(Timer::Alarm, slot, alarm);
-    }
-
     /// Sets `slot`'s `timer` to exactly `trigger`, or removes it for `None`.
     pub fn set(&mut self, timer: Timer, slot: usize, trigger: Option<Nanos>) {
         let Some(trigger) = trigger else {
@@ -386,7 +380,8 @@ mod tests {
             for (alarm, slot, trigger, both) in operations {
                 let timer = if alarm { Timer::Alarm } else { Timer::Close };
                 if both {
-                    timers.set_both(slot, trigger, trigger.map(|trigger| trigger + 1));
+                    timers.set(Timer::Close, slot, trigger.map(|trigger| trigger + 1));
+                    timers.set(Timer::Alarm, slot, trigger);
                     model[0][slot] = trigger;
                     model[1][slot] = trigger.map(|trigger| trigger + 1);
                 } else if trigger.is_none() && slot % 2 == 0 {
