@@ -133,23 +133,54 @@ const SWEEP_AT_LEAST: usize = 1024;
 impl KnownCalls {
     /// Where the call `call_id` (whose [`hash_call_id`] is `hash`) is, if known.
     /// `open_is(slot, call_id)` tells whether the call open in `slot` has that id.
+    ///
+    /// The table is probed for the 64-bit hash alone (a comparison small enough to sit in
+    /// the probe loop), and the one entry found is then checked against the id; only if
+    /// it is another call (two ids with the same hash, or a forgotten call's entry not
+    /// yet swept) are all the entries with that hash checked, out of line.
+    #[inline]
     pub fn find(
         &self,
         hash: u64,
         call_id: &str,
         open_is: impl Fn(u32, &str) -> bool,
     ) -> Option<Place> {
+        let place = self.table.find(hash, |entry| entry.hash == hash)?.place();
+        if self.is_at(place, call_id, &open_is) {
+            return Some(place);
+        }
+        self.find_among_equal_hashes(hash, call_id, &open_is)
+    }
+
+    /// Whether the call at `place` is `call_id`.
+    #[inline]
+    fn is_at(&self, place: Place, call_id: &str, open_is: &impl Fn(u32, &str) -> bool) -> bool {
+        match place {
+            Place::Open(slot) => open_is(slot, call_id),
+            Place::Closed(seq) => self.is_closed_call(seq, call_id),
+        }
+    }
+
+    /// [`KnownCalls::find`] when the first entry with the hash was another call.
+    #[inline(never)]
+    fn find_among_equal_hashes(
+        &self,
+        hash: u64,
+        call_id: &str,
+        open_is: &impl Fn(u32, &str) -> bool,
+    ) -> Option<Place> {
         self.table
-            .find(hash, |entry| {
-                entry.hash == hash
-                    && match entry.place() {
-                        Place::Open(slot) => open_is(slot, call_id),
-                        Place::Closed(seq) => {
-                            self.closed_call(seq).map(|closed| closed.call_id) == Some(call_id)
-                        }
-                    }
-            })
-            .map(|entry| entry.place())
+            .iter_hash(hash)
+            .filter(|entry| entry.hash == hash)
+            .map(Entry::place)
+            .find(|&place| self.is_at(place, call_id, open_is))
+    }
+
+    /// Whether the closed call `seq` is `call_id` (out of line: most events are for open
+    /// calls).
+    #[inline(never)]
+    fn is_closed_call(&self, seq: u64, call_id: &str) -> bool {
+        self.closed_call(seq).map(|closed| closed.call_id) == Some(call_id)
     }
 
     /// Adds an open call, not known before.
@@ -424,6 +455,12 @@ mod tests {
         close(&mut known, 7, 1, "b", 1, &[]);
         assert_eq!(find_forced(&known, "a"), Some(Place::Open(0)));
         assert!(matches!(find_forced(&known, "b"), Some(Place::Closed(_))));
+        // "b" forgotten (its entry left behind, matching nothing), then open again.
+        known.forget_before(100);
+        assert_eq!(find_forced(&known, "b"), None);
+        known.insert_open(7, 1);
+        assert_eq!(find_forced(&known, "b"), Some(Place::Open(1)));
+        assert_eq!(find_forced(&known, "a"), Some(Place::Open(0)));
     }
 
     #[test]
