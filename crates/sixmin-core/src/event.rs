@@ -88,8 +88,9 @@ impl EventKind {
     }
 
     /// Whether an event of this kind can move a started call's close. Only the start,
-    /// the stop, `ended`, callback attempts and SMS can: not a queue, a transfer, an
-    /// announcement or a topic.
+    /// the stop, `ended` and callback attempts can: not a queue, a transfer, an
+    /// announcement, a topic or an SMS (the SMS duty of a missed callback closes at its
+    /// allowance after the callback deadline, whenever the SMS was sent).
     pub fn moves_close(self) -> bool {
         !matches!(
             self,
@@ -97,6 +98,7 @@ impl EventKind {
                 | EventKind::Transferred
                 | EventKind::AnnouncementPlayed
                 | EventKind::TopicSelected
+                | EventKind::SmsSent
         )
     }
 
