@@ -111,10 +111,10 @@ impl Timers {
     /// Takes the earliest `timer` trigger before `instant` and returns its slot, now
     /// unarmed for that timer.
     pub fn pop_before(&mut self, timer: Timer, instant: Nanos) -> Option<usize> {
-        let &first = self.heaps[timer as usize].first()?;
-        if trigger_of(first) >= instant {
+        if !self.any_before(timer, instant) {
             return None;
         }
+        let &first = self.heaps[timer as usize].first()?;
         self.heap(timer).remove_at(0);
         Some(slot_of(first))
     }
