@@ -23,7 +23,7 @@ pub fn generated_lines(days: u32, calls_per_day: u32) -> Vec<String> {
 pub fn decode_only(lines: &[String]) -> u64 {
     let mut accepted = 0u64;
     for line in lines {
-        if let Ok(event) = decode_event(line.as_bytes()) {
+        if let Ok(event) = &decode_event(line.as_bytes()) {
             accepted += black_box(event.ts) as u64 & 1;
         }
     }
@@ -47,8 +47,8 @@ pub fn decode_judge_record(lines: &[String]) -> u64 {
     let mut engine = engine_without_ledger();
     let mut outputs = Vec::new();
     for line in lines {
-        if let Ok(event) = decode_event(line.as_bytes()) {
-            engine.ingest(&event, &mut outputs);
+        if let Ok(event) = &decode_event(line.as_bytes()) {
+            engine.ingest(event, &mut outputs);
             outputs.clear();
         }
     }

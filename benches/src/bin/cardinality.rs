@@ -285,12 +285,15 @@ fn measure(setting: &str, limits: LabelLimits) -> Result<(), String> {
     let (mut live_breaches, mut verdicts, mut stops) = (0u64, 0u64, 0u64);
     let mut outputs = Vec::new();
     let started = Instant::now();
-    for line in input.lines() {
-        match decode_event(line.as_bytes()) {
-            Ok(event) => {
-                engine.ingest(&event, &mut outputs);
+    let lines = input.lines().map(Some).chain(std::iter::once(None));
+    for line in lines {
+        match line.map(|line| decode_event(line.as_bytes())) {
+            Some(Ok(ref event)) => {
+                engine.ingest(event, &mut outputs);
             }
-            Err(invalid) => engine.note_invalid(invalid.reason.as_str()),
+            Some(Err(invalid)) => engine.note_invalid(invalid.reason.as_str()),
+            // The end of the input: final calls' bookkeeping is done before the refresh.
+            None => engine.settle(&mut outputs),
         }
         for output in outputs.drain(..) {
             match output {

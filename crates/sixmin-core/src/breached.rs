@@ -169,6 +169,10 @@ impl Engine {
     /// and the pending calls that have breached on what has arrived so far (marked
     /// `pending`). Exactly the calls counted in the period report's `breached_calls`.
     pub fn breached_calls(&self, period: Period) -> Vec<BreachedCall> {
+        debug_assert!(
+            self.is_settled(),
+            "breached calls read from an unsettled engine"
+        );
         let mut calls: Vec<BreachedCall> = self
             .breach_ledger
             .range(period.first_day()..period.end_day())
@@ -184,6 +188,10 @@ impl Engine {
 
     /// The breached call `call_id`, final or pending, if it is one.
     pub fn breached_call_by_id(&self, call_id: &str) -> Option<BreachedCall> {
+        debug_assert!(
+            self.is_settled(),
+            "a breached call read from an unsettled engine"
+        );
         let kept = self
             .breach_ledger
             .values()

@@ -15,6 +15,12 @@
 //! - **Order.** Verdicts come out ordered by (close, call id), which does not depend on
 //!   arrival order; so the ledger is the same for any arrival order in which no event is
 //!   late. Live breaches are alarms and follow the clock as it moves.
+//! - **Settling.** A call that becomes final takes no more events from that moment, but
+//!   its bookkeeping (its tally, its ledger record, its verdict) is done in batches of
+//!   final calls, by [`Engine::settle`]: so verdicts come out a few calls late, in the
+//!   same order. [`Engine::advance_to`] and [`Engine::finish`] settle; a caller settles
+//!   before reading tallies or reports and before [`Engine::snapshot`], which refuses an
+//!   unsettled engine. Settling more or less often changes no output (property-tested).
 
 use std::collections::BTreeMap;
 
@@ -242,6 +248,10 @@ pub const NO_QUEUE: &str = "none";
 /// How many forgotten calls (with their buffers) to keep for reuse by new calls.
 const SPARE_BUFFERS: usize = 4096;
 
+/// How many final calls wait for their bookkeeping before it is done for all of them at
+/// once (see [`Engine::settle`]).
+const SETTLE_BATCH: usize = 64;
+
 /// The engine. See the module docs for its contract.
 #[derive(Debug)]
 pub struct Engine {
@@ -270,6 +280,11 @@ pub struct Engine {
     timers: Timers,
     /// Calls found final by the last clock move, reused between moves.
     scratch_finals: Vec<(Nanos, usize)>,
+    /// Calls already final (closed in `known`, out of their slots) whose tallies,
+    /// ledger records and verdicts are not yet made, in finalization order. See
+    /// [`Engine::settle`]. (Boxed on purpose: a call moves through here as a pointer.)
+    #[allow(clippy::vec_box)]
+    unsettled: Vec<Box<Call>>,
     /// Event positions being put in time order (breached calls' evidence), reused.
     pub(crate) scratch_order: Vec<usize>,
     pub(crate) tallies: DayTallies,
@@ -305,6 +320,7 @@ impl Engine {
             spare_calls: Vec::new(),
             timers: Timers::default(),
             scratch_finals: Vec::new(),
+            unsettled: Vec::new(),
             scratch_order: Vec::new(),
             tallies: DayTallies::default(),
             counters: InputCounters::default(),
@@ -367,8 +383,10 @@ impl Engine {
         *self.live_breaches.entry(key).or_default() += count;
     }
 
-    /// Per-day tallies of final verdicts, by (day, tenant, topic), names resolved.
+    /// Per-day tallies of final verdicts, by (day, tenant, topic), names resolved, as of
+    /// the last [`Engine::settle`].
     pub fn tallies(&self) -> impl Iterator<Item = (NaiveDate, &str, &str, &Tally)> {
+        debug_assert!(self.is_settled(), "tallies read from an unsettled engine");
         self.tallies
             .in_order()
             .into_iter()
@@ -596,11 +614,39 @@ impl Engine {
     /// Moves the clock forward to `now` (never back) and raises what becomes due. Live
     /// mode calls this with the wall clock while input is idle.
     pub fn advance_to(&mut self, now: Nanos, out: &mut Vec<Output>) {
-        if self.clock.is_some_and(|clock| clock >= now) {
+        if self.clock.is_none_or(|clock| clock < now) {
+            self.clock = Some(now);
+            self.run_due(out);
+        }
+        self.settle(out);
+    }
+
+    /// Does the bookkeeping of every call already final: its tallies, its ledger record
+    /// and its verdict (pushed to `out`). Calls become final as the watermark passes
+    /// them, and from that moment they take no more events; their bookkeeping is done
+    /// in batches, so that the code doing it runs many times in a row rather than
+    /// between every few events. [`Engine::advance_to`] and [`Engine::finish`] settle;
+    /// a caller settles (and handles `out`) before reading tallies, reports or the
+    /// ledger, and before a [`Engine::snapshot`], which refuses an unsettled engine.
+    pub fn settle(&mut self, out: &mut Vec<Output>) {
+        if self.unsettled.is_empty() {
             return;
         }
-        self.clock = Some(now);
-        self.run_due(out);
+        let mut unsettled = std::mem::take(&mut self.unsettled);
+        for call in unsettled.drain(..) {
+            self.book(call, out);
+        }
+        self.unsettled = unsettled;
+    }
+
+    /// Whether every final call's bookkeeping is done (see [`Engine::settle`]).
+    pub fn is_settled(&self) -> bool {
+        self.unsettled.is_empty()
+    }
+
+    /// How many final calls wait for their bookkeeping.
+    pub(crate) fn unsettled_calls(&self) -> usize {
+        self.unsettled.len()
     }
 
     /// Declares the input complete: every pending call becomes final now, in (close,
@@ -613,6 +659,7 @@ impl Engine {
             }
         }
         self.finalize_in_order(&mut pending, out);
+        self.settle(out);
     }
 
     /// Opens a new call and returns its slot.
@@ -773,7 +820,10 @@ impl Engine {
                 .then_with(|| id_of(*slot_a).cmp(&id_of(*slot_b)))
         });
         for &(close_at, slot) in finals.iter() {
-            self.finalize(slot, close_at, out);
+            self.finalize(slot, close_at);
+        }
+        if self.unsettled.len() >= SETTLE_BATCH {
+            self.settle(out);
         }
     }
 
@@ -794,14 +844,29 @@ impl Engine {
         day
     }
 
-    /// Judges a call for good: tally, verdict, then remember it as closed.
-    fn finalize(&mut self, slot: usize, close_at: Nanos, out: &mut Vec<Output>) {
+    /// Makes a call final: out of its slot and its timers, remembered as closed (so it
+    /// takes no more events), its bookkeeping queued for [`Engine::settle`].
+    fn finalize(&mut self, slot: usize, close_at: Nanos) {
         let Some(call) = self.slots[slot].take() else {
             return;
         };
         self.timers.disarm_both(slot);
         self.free_slots.push(slot);
         self.open_count -= 1;
+        let retention = self.rulebook.orphan_timeout_nanos;
+        self.known.close(
+            call.hash,
+            slot as u32,
+            call.ids(),
+            call.call_id().len(),
+            close_at,
+            close_at.saturating_add(retention),
+        );
+        self.unsettled.push(call);
+    }
+
+    /// The bookkeeping of a final call: its tally, its ledger record, its verdict.
+    fn book(&mut self, call: Box<Call>, out: &mut Vec<Output>) {
         let judgement = call.judge(&self.rulebook, None);
         let day = self.local_day(judgement.attributed_to());
         let tenant = judgement.tenant.unwrap_or(self.default_tenant);
@@ -831,15 +896,6 @@ impl Engine {
             let verdict = self.verdict_of(&call, &judgement, wait_ms);
             out.push(Output::Verdict(Box::new(verdict)));
         }
-        let retention = self.rulebook.orphan_timeout_nanos;
-        self.known.close(
-            call.hash,
-            slot as u32,
-            call.ids(),
-            call.call_id().len(),
-            close_at,
-            close_at.saturating_add(retention),
-        );
         // The call and its buffers are warm: reuse them for the next new call.
         if self.spare_calls.len() < SPARE_BUFFERS {
             self.spare_calls.push(call);

@@ -53,6 +53,10 @@ pub enum SnapshotError {
     /// A field could not be read back.
     #[error("state is damaged: {0}")]
     Damaged(String),
+    /// Taken while final calls still wait for their bookkeeping: the snapshot would
+    /// lose their verdicts (settle the engine, and handle its outputs, first).
+    #[error("{0} final calls are not settled yet; settle the engine before a snapshot")]
+    Unsettled(usize),
 }
 
 /// The whole engine state.
@@ -310,8 +314,11 @@ fn parse_instant(text: &str) -> Result<Nanos, SnapshotError> {
 }
 
 impl Engine {
-    /// The whole state as data.
+    /// The whole state as data, of a settled engine ([`Engine::settle`]).
     pub fn snapshot(&self) -> Result<Snapshot, SnapshotError> {
+        if !self.is_settled() {
+            return Err(SnapshotError::Unsettled(self.unsettled_calls()));
+        }
         let name = |sym| self.symbols.name(sym).to_owned();
         let mut open_calls: Vec<CallSnapshot> = self
             .slots

@@ -1,6 +1,7 @@
 //! The same events give the same ledger and report whatever the arrival order (within the
 //! allowed lateness), however many duplicates arrive, and however the input is split into
-//! runs with the state saved and restored in between.
+//! runs with the state saved and restored in between, or how often the final calls'
+//! bookkeeping is settled.
 
 #![allow(clippy::unwrap_used)]
 
@@ -50,6 +51,7 @@ struct Run {
     verdicts: Vec<Verdict>,
 }
 
+/// Feeds `events`, then settles the engine (as a caller does before reading it).
 fn feed(engine: &mut Engine, events: &[SimEvent], verdicts: &mut Vec<Verdict>) {
     let mut outputs = Vec::new();
     for event in events {
@@ -57,7 +59,26 @@ fn feed(engine: &mut Engine, events: &[SimEvent], verdicts: &mut Vec<Verdict>) {
             decode_event(event.line.as_bytes()).expect("the simulator writes valid events");
         engine.ingest(&decoded, &mut outputs);
     }
+    engine.settle(&mut outputs);
     collect(outputs, verdicts);
+}
+
+/// [`run_whole`], settling after every event: the final calls' bookkeeping is never
+/// batched.
+fn run_settling_each_event(events: &[SimEvent]) -> Run {
+    let mut engine = Engine::new(israeli_pack(), EngineConfig::default());
+    let mut outputs = Vec::new();
+    for event in events {
+        let decoded =
+            decode_event(event.line.as_bytes()).expect("the simulator writes valid events");
+        engine.ingest(&decoded, &mut outputs);
+        engine.settle(&mut outputs);
+        assert!(engine.is_settled());
+    }
+    engine.finish(&mut outputs);
+    let mut verdicts = Vec::new();
+    collect(outputs, &mut verdicts);
+    Run { engine, verdicts }
 }
 
 fn collect(outputs: Vec<Output>, verdicts: &mut Vec<Verdict>) {
@@ -155,6 +176,21 @@ proptest! {
         prop_assert_eq!(report_json(&baseline.engine, "2026-10"), report_json(&shuffled_run.engine, "2026-10"));
         prop_assert_eq!(breach_ledger(&baseline.engine), breach_ledger(&shuffled_run.engine));
         assert_ledger_matches_verdicts(&baseline.engine, &baseline.verdicts);
+    }
+
+    #[test]
+    fn settling_after_every_event_changes_nothing(
+        sim_seed in 1u64..1_000_000,
+        shuffle_seed in any::<u64>(),
+    ) {
+        let events = shuffled(&simulated(sim_seed), shuffle_seed, 0.02);
+        let batched = run_whole(&events);
+        let each = run_settling_each_event(&events);
+        prop_assert!(!batched.verdicts.is_empty());
+        prop_assert_eq!(&batched.verdicts, &each.verdicts);
+        prop_assert_eq!(report_json(&batched.engine, "2026-10"), report_json(&each.engine, "2026-10"));
+        prop_assert_eq!(breach_ledger(&batched.engine), breach_ledger(&each.engine));
+        prop_assert_eq!(batched.engine.snapshot().unwrap(), each.engine.snapshot().unwrap());
     }
 
     #[test]
@@ -256,6 +292,7 @@ fn attrs_reach_the_verdict_merged_in_time_order_and_survive_a_restore() {
         let mut outputs = Vec::new();
         for (at, text) in arrival.iter().enumerate() {
             if Some(at) == cut {
+                engine.settle(&mut outputs);
                 let json = serde_json::to_string(&engine.snapshot().unwrap()).unwrap();
                 let snapshot: Snapshot = serde_json::from_str(&json).unwrap();
                 engine =
@@ -263,6 +300,7 @@ fn attrs_reach_the_verdict_merged_in_time_order_and_survive_a_restore() {
             }
             engine.ingest(&decode_event(text.as_bytes()).unwrap(), &mut outputs);
         }
+        engine.settle(&mut outputs);
         let mut verdicts = Vec::new();
         collect(outputs, &mut verdicts);
         let verdict = verdicts

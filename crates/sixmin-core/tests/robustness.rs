@@ -88,6 +88,7 @@ proptest! {
             engine.ingest(event, &mut outputs);
         }
         // Restore through a snapshot half-way, then go on.
+        engine.settle(&mut outputs);
         let snapshot = engine.snapshot().unwrap();
         let json = serde_json::to_string(&snapshot).unwrap();
         let restored = serde_json::from_str(&json).unwrap();

@@ -402,6 +402,25 @@ fn events_of_a_call_that_never_starts_become_an_orphan_after_the_timeout() {
     for event in &later.events {
         engine.ingest(event, &mut outputs);
     }
+    // The call is final now, its verdict out on the next settle: a new event for it is
+    // late.
+    let mut resent = call("lost")
+        .ended(start + 7 * 3600 * SECOND + 2 * SECOND)
+        .events;
+    resent[0].event_id = "lost-resent".into();
+    assert_eq!(
+        engine.ingest(&resent[0], &mut outputs),
+        sixmin_core::Disposition::Late(sixmin_core::Lateness::AfterVerdict)
+    );
+    // A snapshot would lose the verdict not yet out: it is refused until the engine is
+    // settled.
+    assert!(!engine.is_settled());
+    assert!(matches!(
+        engine.snapshot(),
+        Err(sixmin_core::snapshot::SnapshotError::Unsettled(1))
+    ));
+    engine.settle(&mut outputs);
+    assert!(engine.snapshot().is_ok());
     let (verdicts, _) = split(outputs);
     assert_eq!(verdicts.len(), 1);
     assert_eq!(verdicts[0].call_id, "lost");

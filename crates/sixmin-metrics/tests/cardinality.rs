@@ -56,6 +56,7 @@ fn feed(engine: &mut Engine, metrics: &mut Metrics, lines: &[String]) {
     for line in lines {
         engine.ingest(&decode_event(line.as_bytes()).unwrap(), &mut outputs);
     }
+    engine.settle(&mut outputs);
     for output in outputs {
         if let Output::LiveBreach(breach) = output {
             metrics.observe_live_breach(&breach);

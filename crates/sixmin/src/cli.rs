@@ -39,8 +39,9 @@ enum Command {
 /// Arguments of `sixmin replay`.
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
-    /// Event files (JSON Lines, `.gz` allowed); `-` reads standard input.
-    #[arg(value_name = "FILE", required = true)]
+    /// Event files (JSON Lines, `.gz` allowed); `-` (the default) reads standard input,
+    /// plain or gzip.
+    #[arg(value_name = "FILE", default_value = "-")]
     pub inputs: Vec<PathBuf>,
     /// Rule pack file (TOML); default: the built-in Israeli pack, or the state's pack.
     #[arg(long, value_name = "PACK")]
@@ -51,7 +52,8 @@ pub struct ReplayArgs {
     /// Append one verdict per closed call (JSON Lines).
     #[arg(long, value_name = "FILE")]
     pub ledger: Option<PathBuf>,
-    /// Write invalid and late events here, with reason and position (JSON Lines).
+    /// Write invalid and late events here, with reason and position (JSON Lines);
+    /// default: `dead-letter.jsonl` in the state directory.
     #[arg(long, value_name = "FILE")]
     pub dead_letter: Option<PathBuf>,
     /// Append live breaches (callers over the limit while waiting) here (JSON Lines).

@@ -90,15 +90,21 @@ impl<R: Read> Read for HashingReader<R> {
 
 /// Opens a file, transparently decompressing gzip (by its magic bytes).
 pub fn open_lines(path: &Path) -> io::Result<Box<dyn BufRead>> {
-    let mut file = BufReader::with_capacity(1 << 16, File::open(path)?);
-    let is_gzip = file.fill_buf()?.starts_with(&[0x1f, 0x8b]);
+    lines_of(File::open(path)?)
+}
+
+/// Buffers a byte stream (a file, standard input), transparently decompressing gzip (by
+/// its magic bytes): the same bytes are accepted from every source.
+pub fn lines_of<'a>(reader: impl Read + 'a) -> io::Result<Box<dyn BufRead + 'a>> {
+    let mut buffered = BufReader::with_capacity(1 << 16, reader);
+    let is_gzip = buffered.fill_buf()?.starts_with(&[0x1f, 0x8b]);
     if is_gzip {
         Ok(Box::new(BufReader::with_capacity(
             1 << 16,
-            MultiGzDecoder::new(file),
+            MultiGzDecoder::new(buffered),
         )))
     } else {
-        Ok(Box::new(file))
+        Ok(Box::new(buffered))
     }
 }
 

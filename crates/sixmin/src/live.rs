@@ -141,8 +141,8 @@ impl LiveEngine {
     /// Decodes and applies one input line (invalid ones are counted).
     pub fn ingest_line(&mut self, line: &[u8]) {
         match sixmin_core::decode_event(line) {
-            Ok(event) => {
-                self.engine.ingest(&event, &mut self.outputs);
+            Ok(ref event) => {
+                self.engine.ingest(event, &mut self.outputs);
             }
             Err(invalid) => self.engine.note_invalid(invalid.reason.as_str()),
         }
@@ -161,8 +161,10 @@ impl LiveEngine {
         }
     }
 
-    /// Recomputes the gauges and publishes a fresh status view.
+    /// Settles the engine, then recomputes the gauges and publishes a fresh status view.
     pub fn refresh(&mut self) {
+        self.engine.settle(&mut self.outputs);
+        self.handle_outputs();
         self.watch.refresh(&self.engine);
     }
 }

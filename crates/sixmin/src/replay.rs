@@ -6,7 +6,6 @@
 //! their checkpointed length before writing, so no verdict is lost or written twice.
 
 use std::collections::BTreeMap;
-use std::io::BufReader;
 use std::time::Instant;
 
 use anyhow::Context;
@@ -35,6 +34,9 @@ struct DeadLetter<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     raw_base64: Option<String>,
 }
+
+/// The dead-letter file in the state directory, when `--dead-letter` names none.
+pub const DEFAULT_DEAD_LETTER: &str = "dead-letter.jsonl";
 
 /// The outputs of a run.
 struct Sinks {
@@ -100,9 +102,16 @@ pub fn run(args: ReplayArgs) -> CommandResult {
             .map(Some)
             .code(Code::Output)
     };
+    // Invalid and late events are never thrown away: without `--dead-letter` they go to
+    // the state directory.
+    let dead_letter = Some(
+        args.dead_letter
+            .clone()
+            .unwrap_or_else(|| args.state.join(DEFAULT_DEAD_LETTER)),
+    );
     let sinks = Sinks {
         ledger: open(&args.ledger, "ledger")?,
-        dead_letter: open(&args.dead_letter, "dead_letter")?,
+        dead_letter: open(&dead_letter, "dead_letter")?,
         breaches: open(&args.breaches, "breaches")?,
     };
     let (watch, server) = match args.listen {
@@ -193,9 +202,11 @@ impl Replay {
             Source::Stdin => {
                 let stdin = std::io::stdin().lock();
                 let mut hashing = HashingReader::new(stdin);
-                let mut reader = BufReader::with_capacity(1 << 16, &mut hashing);
+                let mut reader = input::lines_of(&mut hashing)
+                    .context("reading standard input")
+                    .code(Code::Input)?;
                 let records = self
-                    .read_lines(&mut reader, "stdin", 0, None)
+                    .read_lines(&mut *reader, "stdin", 0, None)
                     .context("reading standard input")
                     .code(Code::Input)??;
                 drop(reader);
@@ -252,8 +263,8 @@ impl Replay {
             return Ok(());
         }
         match decode_event_with_limit(line, self.args.max_event_bytes) {
-            Ok(event) => {
-                if let Disposition::Late(lateness) = self.engine.ingest(&event, &mut self.outputs) {
+            Ok(ref event) => {
+                if let Disposition::Late(lateness) = self.engine.ingest(event, &mut self.outputs) {
                     self.dead_letter(line, source, position, "late", lateness.detail())?;
                 }
             }
@@ -326,6 +337,9 @@ impl Replay {
 
     /// Flushes the outputs and saves the state with their positions, atomically.
     fn checkpoint(&mut self) -> CommandResult {
+        // Final calls' verdicts are written before the positions and the state they go with.
+        self.engine.settle(&mut self.outputs);
+        self.drain_outputs()?;
         if let Some(watch) = self.watch.as_mut() {
             watch.refresh(&self.engine);
         }

@@ -327,6 +327,43 @@ fn replay_fixture() -> tempfile::TempDir {
 }
 
 #[test]
+fn without_a_dead_letter_file_invalid_events_go_to_the_state_directory() {
+    let work = tempfile::tempdir().unwrap();
+    let state = work.path().join("state");
+    let max = MAX_EVENT_BYTES.to_string();
+    let output = sixmin(&[
+        "replay",
+        path_str(&fixture()),
+        "--state",
+        path_str(&state),
+        "--max-event-bytes",
+        &max,
+    ]);
+    assert_eq!(
+        exit_code(&output),
+        0,
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let dead = read_jsonl(&state.join("dead-letter.jsonl"));
+    let reasons: Vec<(u64, String)> = dead
+        .iter()
+        .map(|letter| {
+            (
+                letter["line"].as_u64().unwrap(),
+                letter["reason"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(reasons, expected_dead_letters());
+    let summary = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        summary.contains("dead-letter.jsonl"),
+        "the summary names the file: {summary}"
+    );
+}
+
+#[test]
 fn every_bad_line_is_dead_lettered_once_with_its_reason_and_line_number() {
     let work = replay_fixture();
     let dead = read_jsonl(&work.path().join("dead-letter.jsonl"));

@@ -122,8 +122,44 @@ fn standard_input_gives_the_same_report_and_ledger_as_the_file() {
         String::from_utf8_lossy(&output.stderr)
     );
 
+    // Gzip on standard input, which is also read when no input is named.
+    let gzip_state = work.path().join("stdin-gzip");
+    let gzip_ledger = work.path().join("stdin-gzip.ledger.jsonl");
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(text.as_bytes()).unwrap();
+    let output = sixmin_with_stdin(
+        &[
+            "replay",
+            "--state",
+            path_str(&gzip_state),
+            "--ledger",
+            path_str(&gzip_ledger),
+            "--complete",
+        ],
+        &encoder.finish().unwrap(),
+    );
+    assert_eq!(
+        exit_code(&output),
+        0,
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        std::fs::read(&gzip_ledger).unwrap(),
+        std::fs::read(&plain_ledger).unwrap()
+    );
+
     let plain_report = report_json(&plain_state, "2026-10");
     let stdin_report = report_json(&stdin_state, "2026-10");
+    let gzip_report = report_json(&gzip_state, "2026-10");
+    assert_eq!(
+        without_sources(gzip_report.clone()),
+        without_sources(plain_report.clone())
+    );
+    assert_eq!(
+        only_source(&gzip_report).1,
+        format!("stdin ({records} records, complete)")
+    );
     assert_eq!(
         without_sources(stdin_report.clone()),
         without_sources(plain_report.clone())
@@ -272,6 +308,40 @@ fn an_unwritable_output_exits_5() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
+}
+
+#[test]
+fn a_state_of_another_format_version_is_refused_with_exit_4() {
+    use std::io::Read;
+    let work = tempfile::tempdir().unwrap();
+    let events = work.path().join("events.jsonl");
+    std::fs::write(&events, day_of_events()).unwrap();
+    let (state, _) = replay_into(work.path(), "state", &[&events]);
+    let state_file = state.join("state.json.gz");
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(std::fs::File::open(&state_file).unwrap())
+        .read_to_string(&mut text)
+        .unwrap();
+    let current = "\"sixmin.state-dir/v1\"";
+    assert!(text.contains(current), "the state names its format");
+    let future = text.replacen(current, "\"sixmin.state-dir/v99\"", 1);
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(future.as_bytes()).unwrap();
+    std::fs::write(&state_file, encoder.finish().unwrap()).unwrap();
+
+    let replay = sixmin(&["replay", path_str(&events), "--state", path_str(&state)]);
+    let report = sixmin(&["report", "--state", path_str(&state), "--month", "2026-10"]);
+    for output in [replay, report] {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(exit_code(&output), 4, "{stderr}");
+        assert!(stderr.contains("sixmin.state-dir/v99"), "{stderr}");
+    }
+    // Nothing was written over the state it could not read.
+    let mut after = String::new();
+    flate2::read::GzDecoder::new(std::fs::File::open(&state_file).unwrap())
+        .read_to_string(&mut after)
+        .unwrap();
+    assert_eq!(after, future);
 }
 
 #[test]

@@ -310,7 +310,7 @@ impl Core {
         partition.dirty = true;
         let payload = message.payload().unwrap_or(&[]);
         let rejected = match decode_event_with_limit(payload, self.config.max_event_bytes) {
-            Ok(event) => match partition.engine.ingest(&event, &mut self.outputs) {
+            Ok(ref event) => match partition.engine.ingest(event, &mut self.outputs) {
                 Disposition::Late(lateness) => Some(("late", lateness.detail().to_owned())),
                 _ => None,
             },
@@ -474,12 +474,19 @@ impl Core {
         consumer: &impl Consumer<super::RunContext>,
         timeout: Duration,
     ) -> Result<(), String> {
-        let Some(state) = self.partitions.get(&partition) else {
+        let Some(state) = self.partitions.get_mut(&partition) else {
             return Ok(());
         };
         if !state.dirty || state.next_offset < 0 {
             return Ok(());
         }
+        // Final calls' verdicts go out (and are flushed below) before the state they
+        // go with is saved.
+        state.engine.settle(&mut self.outputs);
+        self.send_outputs();
+        let Some(state) = self.partitions.get(&partition) else {
+            return Ok(());
+        };
         let key = PartitionKey {
             group: self.config.group_id.clone(),
             topic: self.config.events_topic.clone(),
@@ -553,6 +560,10 @@ impl Core {
 
     /// Recomputes the gauges and the status page.
     pub fn refresh(&mut self, high_watermarks: &BTreeMap<i32, i64>, broker_up: bool) {
+        for state in self.partitions.values_mut() {
+            state.engine.settle(&mut self.outputs);
+        }
+        self.send_outputs();
         for state in self.partitions.values_mut() {
             let now = state.engine.counters().clone();
             self.consumed.add(&now.since(&state.counted));
