@@ -33,8 +33,14 @@ pub fn decode_only(lines: &[String]) -> u64 {
 /// An engine judging by the built-in pack that keeps tallies but builds no ledger
 /// verdicts.
 pub fn engine_without_ledger() -> Engine {
+    engine_settling_every(EngineConfig::default().settle_batch)
+}
+
+/// [`engine_without_ledger`], settling final calls `settle_batch` at a time.
+pub fn engine_settling_every(settle_batch: usize) -> Engine {
     let config = EngineConfig {
         emit_verdicts: false,
+        settle_batch,
         ..EngineConfig::default()
     };
     Engine::new(sixmin_config::builtin_pack(), config)
@@ -44,7 +50,13 @@ pub fn engine_without_ledger() -> Engine {
 /// input complete: the whole per-event path of `sixmin replay`, minus file IO. Returns
 /// the events accepted.
 pub fn decode_judge_record(lines: &[String]) -> u64 {
-    let mut engine = engine_without_ledger();
+    decode_judge_record_settling_every(lines, EngineConfig::default().settle_batch)
+}
+
+/// [`decode_judge_record`] with final calls settled `settle_batch` at a time (1: each as
+/// it becomes final).
+pub fn decode_judge_record_settling_every(lines: &[String], settle_batch: usize) -> u64 {
+    let mut engine = engine_settling_every(settle_batch);
     let mut outputs = Vec::new();
     for line in lines {
         if let Ok(event) = &decode_event(line.as_bytes()) {

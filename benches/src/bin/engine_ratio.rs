@@ -10,13 +10,16 @@
 //! so interference falls on both alike, and the fastest round of each is the figure least
 //! touched by it.
 //!
+//! A third loop settles each final call as it closes (`settle_batch` 1) instead of in
+//! batches, so the gain of batching is measured within the same process and rounds.
+//!
 //! Run with `cargo run --release -p sixmin-benches --bin engine_ratio [ROUNDS]` (default
 //! 15 rounds).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use sixmin_benches::{decode_judge_record, decode_only};
+use sixmin_benches::{decode_judge_record, decode_judge_record_settling_every, decode_only};
 
 /// Rounds of each loop when no argument is given.
 const DEFAULT_ROUNDS: usize = 15;
@@ -47,12 +50,15 @@ fn main() {
     timed(|| decode_judge_record(&lines));
     let mut decode = Vec::with_capacity(rounds);
     let mut engine = Vec::with_capacity(rounds);
+    let mut each = Vec::with_capacity(rounds);
     for _ in 0..rounds {
         decode.push(timed(|| decode_only(&lines)));
         engine.push(timed(|| decode_judge_record(&lines)));
+        each.push(timed(|| decode_judge_record_settling_every(&lines, 1)));
     }
     let (decode_fastest, decode_median) = fastest_and_median(decode);
     let (engine_fastest, engine_median) = fastest_and_median(engine);
+    let (each_fastest, each_median) = fastest_and_median(each);
     let rate = |time: Duration| events / time.as_secs_f64() / 1e6;
     println!("{} events, {rounds} alternating rounds", lines.len());
     println!(
@@ -69,5 +75,12 @@ fn main() {
         "ratio                fastest {:.1} %, median {:.1} %",
         100.0 * decode_fastest.as_secs_f64() / engine_fastest.as_secs_f64(),
         100.0 * decode_median.as_secs_f64() / engine_median.as_secs_f64()
+    );
+    println!(
+        "settling each call   fastest {:.3} M events/s, median {:.3} M events/s, ratio fastest {:.1} %, median {:.1} %",
+        rate(each_fastest),
+        rate(each_median),
+        100.0 * decode_fastest.as_secs_f64() / each_fastest.as_secs_f64(),
+        100.0 * decode_median.as_secs_f64() / each_median.as_secs_f64()
     );
 }

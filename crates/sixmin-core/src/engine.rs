@@ -56,6 +56,10 @@ pub struct EngineConfig {
     pub emit_verdicts: bool,
     /// Whether to announce each call's stop ([`Output::Stopped`], for live windows).
     pub emit_stops: bool,
+    /// How many final calls wait for their bookkeeping before it is done for all of them
+    /// at once ([`Engine::settle`]); 1 does each as its call becomes final. Changes no
+    /// output, only when verdicts come out and how fast.
+    pub settle_batch: usize,
 }
 
 impl Default for EngineConfig {
@@ -64,6 +68,7 @@ impl Default for EngineConfig {
             allowed_lateness_ms: DEFAULT_ALLOWED_LATENESS_MS,
             emit_verdicts: true,
             emit_stops: false,
+            settle_batch: DEFAULT_SETTLE_BATCH,
         }
     }
 }
@@ -248,9 +253,9 @@ pub const NO_QUEUE: &str = "none";
 /// How many forgotten calls (with their buffers) to keep for reuse by new calls.
 const SPARE_BUFFERS: usize = 4096;
 
-/// How many final calls wait for their bookkeeping before it is done for all of them at
-/// once (see [`Engine::settle`]).
-const SETTLE_BATCH: usize = 64;
+/// How many final calls wait for their bookkeeping, by default, before it is done for
+/// all of them at once (see [`Engine::settle`]).
+pub const DEFAULT_SETTLE_BATCH: usize = 64;
 
 /// The engine. See the module docs for its contract.
 #[derive(Debug)]
@@ -822,7 +827,7 @@ impl Engine {
         for &(close_at, slot) in finals.iter() {
             self.finalize(slot, close_at);
         }
-        if self.unsettled.len() >= SETTLE_BATCH {
+        if self.unsettled.len() >= self.config.settle_batch {
             self.settle(out);
         }
     }

@@ -84,6 +84,7 @@ pub fn run(args: ReplayArgs) -> CommandResult {
         allowed_lateness_ms,
         emit_verdicts: args.ledger.is_some() || args.listen.is_some(),
         emit_stops: args.listen.is_some(),
+        ..EngineConfig::default()
     };
     let (engine, pack) = engine_for_state(
         previous.as_ref(),

@@ -109,6 +109,7 @@ pub fn saved_state(
         allowed_lateness_ms: state.engine.allowed_lateness_ms,
         emit_verdicts: false,
         emit_stops: false,
+        ..EngineConfig::default()
     };
     let (engine, pack) = engine_for_state(Some(&state), rules, config, dir)?;
     Ok((engine, pack, state))

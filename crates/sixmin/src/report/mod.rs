@@ -243,6 +243,7 @@ fn judged_checkpoints(config_path: &Path) -> CommandResult<Judged> {
             allowed_lateness_ms: checkpoint.engine.allowed_lateness_ms,
             emit_verdicts: false,
             emit_stops: false,
+            ..EngineConfig::default()
         };
         let engine = Engine::restore(pack, engine_config, &checkpoint.engine)
             .with_context(|| format!("restoring the checkpoint of {}", checkpoint.key))

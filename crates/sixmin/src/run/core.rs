@@ -154,6 +154,7 @@ impl Core {
             allowed_lateness_ms: config.allowed_lateness_ms,
             emit_verdicts: true,
             emit_stops: true,
+            ..EngineConfig::default()
         };
         Core {
             config,
