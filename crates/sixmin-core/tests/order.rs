@@ -51,14 +51,25 @@ struct Run {
     verdicts: Vec<Verdict>,
 }
 
-/// Feeds `events`, then settles the engine (as a caller does before reading it).
-fn feed(engine: &mut Engine, events: &[SimEvent], verdicts: &mut Vec<Verdict>) {
-    let mut outputs = Vec::new();
+/// Ingests `events` one by one, calling `after_each` after each.
+fn ingest_each(
+    engine: &mut Engine,
+    events: &[SimEvent],
+    outputs: &mut Vec<Output>,
+    mut after_each: impl FnMut(&mut Engine, &mut Vec<Output>),
+) {
     for event in events {
         let decoded =
             decode_event(event.line.as_bytes()).expect("the simulator writes valid events");
-        engine.ingest(&decoded, &mut outputs);
+        engine.ingest(&decoded, outputs);
+        after_each(engine, outputs);
     }
+}
+
+/// Feeds `events`, then settles the engine (as a caller does before reading it).
+fn feed(engine: &mut Engine, events: &[SimEvent], verdicts: &mut Vec<Verdict>) {
+    let mut outputs = Vec::new();
+    ingest_each(engine, events, &mut outputs, |_, _| {});
     engine.settle(&mut outputs);
     collect(outputs, verdicts);
 }
@@ -68,13 +79,10 @@ fn feed(engine: &mut Engine, events: &[SimEvent], verdicts: &mut Vec<Verdict>) {
 fn run_settling_each_event(events: &[SimEvent]) -> Run {
     let mut engine = Engine::new(israeli_pack(), EngineConfig::default());
     let mut outputs = Vec::new();
-    for event in events {
-        let decoded =
-            decode_event(event.line.as_bytes()).expect("the simulator writes valid events");
-        engine.ingest(&decoded, &mut outputs);
-        engine.settle(&mut outputs);
+    ingest_each(&mut engine, events, &mut outputs, |engine, outputs| {
+        engine.settle(outputs);
         assert!(engine.is_settled());
-    }
+    });
     engine.finish(&mut outputs);
     let mut verdicts = Vec::new();
     collect(outputs, &mut verdicts);

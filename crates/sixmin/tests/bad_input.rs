@@ -326,6 +326,18 @@ fn replay_fixture() -> tempfile::TempDir {
     work
 }
 
+/// The (line, reason) of each dead letter, in file order.
+fn lines_and_reasons(dead: &[serde_json::Value]) -> Vec<(u64, String)> {
+    dead.iter()
+        .map(|letter| {
+            (
+                letter["line"].as_u64().unwrap(),
+                letter["reason"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
 #[test]
 fn without_a_dead_letter_file_invalid_events_go_to_the_state_directory() {
     let work = tempfile::tempdir().unwrap();
@@ -346,16 +358,7 @@ fn without_a_dead_letter_file_invalid_events_go_to_the_state_directory() {
         String::from_utf8_lossy(&output.stderr)
     );
     let dead = read_jsonl(&state.join("dead-letter.jsonl"));
-    let reasons: Vec<(u64, String)> = dead
-        .iter()
-        .map(|letter| {
-            (
-                letter["line"].as_u64().unwrap(),
-                letter["reason"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
-    assert_eq!(reasons, expected_dead_letters());
+    assert_eq!(lines_and_reasons(&dead), expected_dead_letters());
     let summary = String::from_utf8_lossy(&output.stdout);
     assert!(
         summary.contains("dead-letter.jsonl"),
@@ -367,16 +370,7 @@ fn without_a_dead_letter_file_invalid_events_go_to_the_state_directory() {
 fn every_bad_line_is_dead_lettered_once_with_its_reason_and_line_number() {
     let work = replay_fixture();
     let dead = read_jsonl(&work.path().join("dead-letter.jsonl"));
-    let actual: Vec<(u64, String)> = dead
-        .iter()
-        .map(|letter| {
-            (
-                letter["line"].as_u64().unwrap(),
-                letter["reason"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
-    assert_eq!(actual, expected_dead_letters());
+    assert_eq!(lines_and_reasons(&dead), expected_dead_letters());
     for letter in &dead {
         assert_eq!(letter["source"], "malformed.jsonl", "{letter}");
         assert!(
