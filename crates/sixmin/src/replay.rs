@@ -36,7 +36,7 @@ struct DeadLetter<'a> {
 }
 
 /// The dead-letter file in the state directory, when `--dead-letter` names none.
-pub const DEFAULT_DEAD_LETTER: &str = "dead-letter.jsonl";
+const DEFAULT_DEAD_LETTER: &str = "dead-letter.jsonl";
 
 /// The outputs of a run.
 struct Sinks {

@@ -563,13 +563,11 @@ impl Core {
     pub fn refresh(&mut self, high_watermarks: &BTreeMap<i32, i64>, broker_up: bool) {
         for state in self.partitions.values_mut() {
             state.engine.settle(&mut self.outputs);
-        }
-        self.send_outputs();
-        for state in self.partitions.values_mut() {
             let now = state.engine.counters().clone();
             self.consumed.add(&now.since(&state.counted));
             state.counted = now;
         }
+        self.send_outputs();
         let engines: Vec<&Engine> = self
             .partitions
             .values()
