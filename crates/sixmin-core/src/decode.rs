@@ -104,6 +104,15 @@ pub struct Invalid {
 }
 
 impl Invalid {
+    /// An event of `bytes` bytes, over the limit of `max_bytes`: for sources that measure
+    /// an event without reading all of it (a line reader that stops at the limit).
+    pub fn too_large(bytes: usize, max_bytes: usize) -> Self {
+        Invalid::new(
+            InvalidReason::TooLarge,
+            format!("event of {bytes} bytes is over the limit of {max_bytes} bytes"),
+        )
+    }
+
     fn new(reason: InvalidReason, detail: impl Into<String>) -> Self {
         Invalid {
             reason,
@@ -176,13 +185,7 @@ pub fn decode_event(bytes: &[u8]) -> Result<Event<'_>, Invalid> {
 /// Decodes one event, refusing any larger than `max_bytes`.
 pub fn decode_event_with_limit(bytes: &[u8], max_bytes: usize) -> Result<Event<'_>, Invalid> {
     if bytes.len() > max_bytes {
-        return Err(Invalid::new(
-            InvalidReason::TooLarge,
-            format!(
-                "event of {} bytes is over the limit of {max_bytes} bytes",
-                bytes.len()
-            ),
-        ));
+        return Err(Invalid::too_large(bytes.len(), max_bytes));
     }
     match serde_json::from_slice::<WireEvent<'_>>(bytes) {
         Ok(wire) => check_fields(Fields {

@@ -5,7 +5,9 @@
 //! registry on every refresh. Handlers only read what was published, so a scrape never
 //! waits for the engine.
 
+pub mod background;
 pub mod status;
+pub mod watch;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -19,7 +21,9 @@ use axum::Router;
 use prometheus::Registry;
 use serde::Deserialize;
 
+pub use crate::background::{urls, wait_for_stop_signal, BackgroundServer, StartError};
 pub use crate::status::{render_html, Lang, StatusView, TopicStatus};
+pub use crate::watch::Watch;
 
 /// What the handlers read.
 pub struct Shared {

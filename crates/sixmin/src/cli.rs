@@ -62,15 +62,12 @@ pub struct ReplayArgs {
     /// Declare the input complete: every pending call becomes final at the end.
     #[arg(long)]
     pub complete: bool,
-    /// How far behind the newest event an event may be stamped, e.g. `1h`, `90m`.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration_ms)]
-    pub allowed_lateness: Option<i64>,
+    /// How events are judged.
+    #[command(flatten)]
+    pub judging: JudgingArgs,
     /// Save the state every this many input records (it is always saved at the end).
     #[arg(long, value_name = "N", default_value_t = 200_000)]
     pub checkpoint_every: u64,
-    /// Largest event accepted, in bytes; larger ones are dead-lettered as `too_large`.
-    #[arg(long, value_name = "BYTES", default_value_t = sixmin_core::decode::DEFAULT_MAX_EVENT_BYTES)]
-    pub max_event_bytes: usize,
     /// Print no summary.
     #[arg(long, short)]
     pub quiet: bool,
@@ -80,6 +77,18 @@ pub struct ReplayArgs {
     /// With `--listen`: keep serving after the input is done, until stopped.
     #[arg(long, requires = "listen")]
     pub hold: bool,
+}
+
+/// How events are taken in, for every command that judges a stream of them.
+#[derive(Debug, Args)]
+pub struct JudgingArgs {
+    /// How far behind the newest event an event may be stamped, e.g. `1h`, `90m`
+    /// (default: a state's own, or 1 hour).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration_ms)]
+    pub allowed_lateness: Option<i64>,
+    /// Largest event accepted, in bytes; larger ones are dead-lettered as `too_large`.
+    #[arg(long, value_name = "BYTES", default_value_t = sixmin_core::decode::DEFAULT_MAX_EVENT_BYTES)]
+    pub max_event_bytes: usize,
 }
 
 /// Arguments of `sixmin run`.
@@ -143,6 +152,14 @@ pub struct DemoArgs {
     /// How often the gauges and the status page are recomputed, in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 1000)]
     pub refresh_ms: u64,
+    /// How events are judged.
+    #[command(flatten)]
+    pub judging: JudgingArgs,
+    /// Write refused events (invalid, too large, late) here, with reason and position
+    /// (JSON Lines, started afresh); default: `sixmin-demo-PID-dead-letter.jsonl` in the
+    /// system's temporary directory.
+    #[arg(long, value_name = "FILE")]
+    pub dead_letter: Option<PathBuf>,
 }
 
 /// Arguments of `sixmin simulate`.

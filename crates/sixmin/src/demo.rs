@@ -7,17 +7,22 @@
 //! when no event arrives, so a caller left waiting becomes a live breach on time.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use chrono::{NaiveTime, TimeZone};
+use chrono::TimeZone;
+use sixmin_core::engine::DEFAULT_ALLOWED_LATENESS_MS;
 use sixmin_core::{Engine, EngineConfig};
-use sixmin_server::Shared;
+use sixmin_pipeline::{Driver, FileSinks, JsonLinesFile, Origin, Record, Sink, SinkError};
+use sixmin_server::{wait_for_stop_signal, Shared, Watch};
 use sixmin_sim::{SimConfig, Simulator};
 
 use crate::cli::DemoArgs;
 use crate::exit::{Code, CommandResult, WithCode};
-use crate::live::{print_urls, wait_for_stop_signal, LiveEngine};
+
+/// What the demo's dead letters name as their source.
+const SIMULATOR_SOURCE: &str = "simulator";
 
 /// Runs `sixmin demo`.
 pub fn run(args: DemoArgs) -> CommandResult {
@@ -28,6 +33,22 @@ pub fn run(args: DemoArgs) -> CommandResult {
         .context("starting the async runtime")
         .code(Code::Internal)?;
     runtime.block_on(run_async(args))
+}
+
+/// The demo's dead-letter file, emptied: a demo starts afresh every time. By default one
+/// file per process in the system's temporary directory, so demos running side by side
+/// keep their own.
+fn open_dead_letters(args: &DemoArgs) -> CommandResult<JsonLinesFile> {
+    let path = args.dead_letter.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!(
+            "sixmin-demo-{}-dead-letter.jsonl",
+            std::process::id()
+        ))
+    });
+    std::fs::File::create(&path)
+        .and_then(|_| JsonLinesFile::open(&path, None))
+        .with_context(|| format!("opening dead-letter file `{}`", path.display()))
+        .code(Code::Output)
 }
 
 async fn run_async(args: DemoArgs) -> CommandResult {
@@ -55,10 +76,19 @@ async fn run_async(args: DemoArgs) -> CommandResult {
         pack,
         EngineConfig {
             emit_stops: true,
+            allowed_lateness_ms: args
+                .judging
+                .allowed_lateness
+                .unwrap_or(DEFAULT_ALLOWED_LATENESS_MS),
             ..EngineConfig::default()
         },
     );
-    let mut live = LiveEngine::new(engine, shared.clone()).code(Code::Internal)?;
+    let mut watch =
+        Watch::new(engine.pack(), engine.counters(), shared.clone()).code(Code::Internal)?;
+    let dead_letters = open_dead_letters(&args)?;
+    let dead_letter_path: PathBuf = dead_letters.path().to_path_buf();
+    let mut files = FileSinks::new(None, Some(dead_letters), None);
+    let mut driver = Driver::new(engine, args.judging.max_event_bytes);
 
     let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -80,17 +110,26 @@ async fn run_async(args: DemoArgs) -> CommandResult {
         args.start_at.format("%H:%M"),
         args.speed
     );
-    print_urls(address);
+    println!("{}", sixmin_server::urls(address));
+    println!("  dead letters  {}", dead_letter_path.display());
     println!("  press Ctrl-C to stop");
 
     let wall_start = Instant::now();
     let mut pending = simulator.next_with_arrival();
+    let mut line_number = 0u64;
     let mut last_refresh: Option<Instant> = None;
     let mut ticker = tokio::time::interval(Duration::from_millis(100));
     let deadline = args
         .duration
         .map(|seconds| wall_start + Duration::from_secs_f64(seconds));
     let mut interrupted = false;
+    let refresh =
+        |driver: &mut Driver, watch: &mut Watch, files: &mut FileSinks| -> Result<(), SinkError> {
+            let settled = driver.settle(&mut (&mut *watch, &mut *files))?;
+            watch.refresh(settled);
+            // Dead letters are readable while the demo runs.
+            files.flush()
+        };
     loop {
         tokio::select! {
             _ = ticker.tick() => {}
@@ -107,20 +146,30 @@ async fn run_async(args: DemoArgs) -> CommandResult {
                 pending = Some((arrival, event));
                 break;
             }
-            live.ingest_line(event.line.as_bytes());
+            line_number += 1;
+            let origin = Origin::Line {
+                source: SIMULATOR_SOURCE,
+                line: line_number,
+            };
+            let record = Record::whole(origin, event.line.as_bytes());
+            driver
+                .feed(record, &mut (&mut watch, &mut files))
+                .code(Code::Output)?;
             pending = simulator.next_with_arrival();
         }
-        live.advance_to(sim_now);
-        live.watch.set_ready(true);
+        driver
+            .advance_to(sim_now, &mut (&mut watch, &mut files))
+            .code(Code::Output)?;
+        watch.set_ready(true);
         if last_refresh.is_none_or(|at| at.elapsed() >= Duration::from_millis(args.refresh_ms)) {
-            live.refresh();
+            refresh(&mut driver, &mut watch, &mut files).code(Code::Output)?;
             last_refresh = Some(Instant::now());
         }
         if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
             break;
         }
     }
-    live.refresh();
+    refresh(&mut driver, &mut watch, &mut files).code(Code::Output)?;
     if args.hold && !interrupted {
         println!("sixmin demo: clock frozen at the end of the run; serving until stopped");
         wait_for_stop_signal().await;
@@ -132,17 +181,18 @@ async fn run_async(args: DemoArgs) -> CommandResult {
         Ok(Err(error)) => eprintln!("warning: the HTTP server stopped with an error: {error}"),
         Err(error) => eprintln!("warning: the HTTP server task failed: {error}"),
     }
-    let counters = live.engine.counters();
+    let counters = driver.counters();
     println!(
-        "sixmin demo: stopped; {} events judged, {} calls still open",
+        "sixmin demo: stopped; {} events judged, {} calls still open, {} dead letters",
         counters.accepted,
-        live.engine.open_calls()
+        driver.open_calls(),
+        files.dead_letters()
     );
     Ok(())
 }
 
 /// Parses `HH:MM`.
-pub fn parse_time_of_day(text: &str) -> Result<NaiveTime, String> {
-    NaiveTime::parse_from_str(text, "%H:%M")
+pub fn parse_time_of_day(text: &str) -> Result<chrono::NaiveTime, String> {
+    chrono::NaiveTime::parse_from_str(text, "%H:%M")
         .map_err(|_| format!("`{text}` is not a time of day; write `HH:MM`, for example `10:30`"))
 }

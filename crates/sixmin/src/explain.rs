@@ -12,7 +12,8 @@ use sixmin_core::time::format_in_zone;
 use sixmin_core::{decode_event_with_limit, BreachedCall, Event};
 
 use crate::exit::{fail, Code, CommandResult, WithCode};
-use crate::input::{is_blank, next_line, open_lines};
+use sixmin_core::decode::DEFAULT_MAX_EVENT_BYTES;
+use sixmin_pipeline::input::{is_blank, open_lines, LineReader};
 
 /// Arguments of `sixmin explain`.
 #[derive(Debug, clap::Args)]
@@ -32,6 +33,10 @@ pub struct ExplainArgs {
     /// `text` (default) or `json`.
     #[arg(long, value_name = "FORMAT", default_value = "text")]
     pub format: String,
+    /// Largest event read, in bytes (as `replay --max-event-bytes`): longer lines are not
+    /// events.
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_EVENT_BYTES)]
+    pub max_event_bytes: usize,
 }
 
 /// Runs `sixmin explain`.
@@ -58,7 +63,7 @@ pub fn run(args: ExplainArgs) -> CommandResult {
         }
         None => (crate::state::load_pack(args.rules.as_deref())?.pack, None),
     };
-    let events = call_events(&args.events, &args.call_id)?;
+    let events = call_events(&args.events, &args.call_id, args.max_event_bytes)?;
     let explanation = sixmin_core::explain(&pack, &events);
     if explanation.is_none() && !matches!(ledger, Some(Some(_))) {
         let mut looked = Vec::new();
@@ -110,23 +115,33 @@ pub fn run(args: ExplainArgs) -> CommandResult {
 
 /// Every valid event of `call_id` in `files` (invalid lines are skipped: `replay` reports
 /// them).
-fn call_events(files: &[PathBuf], call_id: &str) -> CommandResult<Vec<Event<'static>>> {
+fn call_events(
+    files: &[PathBuf],
+    call_id: &str,
+    max_event_bytes: usize,
+) -> CommandResult<Vec<Event<'static>>> {
     let mut events = Vec::new();
     let needle = call_id.as_bytes();
     for path in files {
-        let mut reader = open_lines(path)
+        let reader = open_lines(path)
             .with_context(|| format!("opening `{}`", path.display()))
             .code(Code::Input)?;
-        let mut line = Vec::new();
-        while next_line(&mut *reader, &mut line)
+        let mut lines = LineReader::new(reader, "", max_event_bytes);
+        while lines
+            .advance()
             .with_context(|| format!("reading `{}`", path.display()))
             .code(Code::Input)?
         {
-            // Only lines that mention the id are decoded.
-            if is_blank(&line) || !line.windows(needle.len()).any(|window| window == needle) {
+            let record = lines.record();
+            let line = record.bytes;
+            // Only lines that mention the id are decoded; a line over the limit is no event.
+            if record.length > max_event_bytes
+                || is_blank(line)
+                || !line.windows(needle.len()).any(|window| window == needle)
+            {
                 continue;
             }
-            if let Ok(event) = decode_event_with_limit(&line, usize::MAX) {
+            if let Ok(event) = decode_event_with_limit(line, max_event_bytes) {
                 if event.call_id == call_id {
                     events.push(event.into_owned());
                 }

@@ -11,14 +11,11 @@ mod clock;
 mod demo;
 mod exit;
 mod explain;
-mod input;
-mod live;
 mod replay;
 mod report;
 mod rules;
 mod run;
 mod simulate;
-mod sinks;
 mod state;
 
 fn main() -> ExitCode {

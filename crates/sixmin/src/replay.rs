@@ -9,41 +9,19 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use anyhow::Context;
-use base64::Engine as _;
-use serde::Serialize;
-use sixmin_core::decode::decode_event_with_limit;
 use sixmin_core::engine::DEFAULT_ALLOWED_LATENESS_MS;
-use sixmin_core::{Disposition, Engine, EngineConfig, Output, Tally};
+use sixmin_core::{EngineConfig, Tally};
+use sixmin_pipeline::input::{self, HashingReader, LineReader, Source};
+use sixmin_pipeline::{CheckpointError, Driver, FileSinks, JsonLinesFile, Settled};
+use sixmin_server::{BackgroundServer, Watch};
 use sixmin_store::{SourceRecord, StateDir, StateFile, STATE_FILE_FORMAT};
 
 use crate::cli::ReplayArgs;
 use crate::exit::{Code, CommandResult, WithCode};
-use crate::input::{self, HashingReader, Source};
-use crate::live::{BackgroundServer, Watch};
-use crate::sinks::Sink;
 use crate::state::{engine_for_state, LoadedPack};
-
-/// One dead-letter record: the raw event, why it was refused and where it was.
-#[derive(Debug, Serialize)]
-struct DeadLetter<'a> {
-    source: &'a str,
-    line: u64,
-    reason: &'a str,
-    detail: &'a str,
-    raw: std::borrow::Cow<'a, str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    raw_base64: Option<String>,
-}
 
 /// The dead-letter file in the state directory, when `--dead-letter` names none.
 const DEFAULT_DEAD_LETTER: &str = "dead-letter.jsonl";
-
-/// The outputs of a run.
-struct Sinks {
-    ledger: Option<Sink>,
-    dead_letter: Option<Sink>,
-    breaches: Option<Sink>,
-}
 
 /// What this run did, for the summary.
 #[derive(Default)]
@@ -51,18 +29,15 @@ struct RunCounts {
     records_read: u64,
     inputs_read: u64,
     inputs_skipped: Vec<String>,
-    live_breaches: u64,
-    verdicts: u64,
 }
 
 struct Replay {
     args: ReplayArgs,
     dir: StateDir,
-    engine: Engine,
+    driver: Driver,
     pack: LoadedPack,
     sources: Vec<SourceRecord>,
-    sinks: Sinks,
-    outputs: Vec<Output>,
+    files: FileSinks,
     counts: RunCounts,
     /// Metrics and status page, when serving (`--listen`).
     watch: Option<Watch>,
@@ -75,6 +50,7 @@ pub fn run(args: ReplayArgs) -> CommandResult {
     let dir = StateDir::open(&args.state).code(Code::State)?;
     let previous = dir.load().code(Code::State)?;
     let allowed_lateness_ms = args
+        .judging
         .allowed_lateness
         .or(previous
             .as_ref()
@@ -93,16 +69,17 @@ pub fn run(args: ReplayArgs) -> CommandResult {
         &args.state,
     )?;
     let checkpointed = previous.as_ref().map(|state| &state.sinks);
-    let open = |path: &Option<std::path::PathBuf>, role: &str| -> CommandResult<Option<Sink>> {
-        let Some(path) = path else {
-            return Ok(None);
+    let open =
+        |path: &Option<std::path::PathBuf>, role: &str| -> CommandResult<Option<JsonLinesFile>> {
+            let Some(path) = path else {
+                return Ok(None);
+            };
+            let position = checkpointed.and_then(|sinks| sinks.get(role));
+            JsonLinesFile::open(path, position)
+                .with_context(|| format!("opening {role} file `{}`", path.display()))
+                .map(Some)
+                .code(Code::Output)
         };
-        let position = checkpointed.and_then(|sinks| sinks.get(role));
-        Sink::open(path, position)
-            .with_context(|| format!("opening {role} file `{}`", path.display()))
-            .map(Some)
-            .code(Code::Output)
-    };
     // Invalid and late events are never thrown away: without `--dead-letter` they go to
     // the state directory.
     let dead_letter = Some(
@@ -110,19 +87,20 @@ pub fn run(args: ReplayArgs) -> CommandResult {
             .clone()
             .unwrap_or_else(|| args.state.join(DEFAULT_DEAD_LETTER)),
     );
-    let sinks = Sinks {
-        ledger: open(&args.ledger, "ledger")?,
-        dead_letter: open(&dead_letter, "dead_letter")?,
-        breaches: open(&args.breaches, "breaches")?,
-    };
+    let files = FileSinks::new(
+        open(&args.ledger, "ledger")?,
+        open(&dead_letter, "dead_letter")?,
+        open(&args.breaches, "breaches")?,
+    );
     let (watch, server) = match args.listen {
         None => (None, None),
         Some(listen) => {
             let shared = sixmin_server::Shared::new(prometheus::Registry::new());
-            let watch = Watch::new(&engine, shared.clone()).code(Code::Internal)?;
+            let watch = Watch::new(engine.pack(), engine.counters(), shared.clone())
+                .code(Code::Internal)?;
             let server = BackgroundServer::start(listen, shared).code(Code::Output)?;
             println!("sixmin replay: serving while it replays");
-            crate::live::print_urls(server.address);
+            println!("{}", sixmin_server::urls(server.address));
             watch.set_ready(true);
             (Some(watch), Some(server))
         }
@@ -131,12 +109,11 @@ pub fn run(args: ReplayArgs) -> CommandResult {
         watch,
         server,
         sources: previous.map(|state| state.sources).unwrap_or_default(),
+        driver: Driver::new(engine, args.judging.max_event_bytes),
         args,
         dir,
-        engine,
         pack,
-        sinks,
-        outputs: Vec::new(),
+        files,
         counts: RunCounts::default(),
     };
     // Record where the outputs start before anything is written to them.
@@ -151,12 +128,15 @@ pub fn run(args: ReplayArgs) -> CommandResult {
         replay.feed(&source)?;
     }
     if replay.args.complete {
-        replay.engine.finish(&mut replay.outputs);
-        replay.drain_outputs()?;
+        let mut sinks = (&mut replay.files, &mut replay.watch);
+        replay.driver.finish(&mut sinks).code(Code::Output)?;
     }
     replay.checkpoint()?;
     if !replay.args.quiet {
-        replay.print_summary(started.elapsed().as_secs_f64());
+        let seconds = started.elapsed().as_secs_f64();
+        let mut sinks = (&mut replay.files, &mut replay.watch);
+        let settled = replay.driver.settle(&mut sinks).code(Code::Output)?;
+        print_summary(&replay.counts, &replay.files, &replay.dir, settled, seconds);
     }
     if let (true, Some(server)) = (replay.args.hold, &replay.server) {
         println!("sixmin replay: input done; serving until stopped");
@@ -192,25 +172,26 @@ impl Replay {
                     });
                     self.sources.len() - 1
                 });
-                let mut reader = input::open_lines(path)
+                let reader = input::open_lines(path)
                     .with_context(|| format!("opening `{}`", path.display()))
                     .code(Code::Input)?;
-                let name = source.name();
-                self.read_lines(&mut *reader, &name, skip, Some(index))
+                let lines =
+                    LineReader::new(reader, &source.name(), self.args.judging.max_event_bytes);
+                self.read_lines(lines, skip, Some(index))
                     .with_context(|| format!("reading `{}`", path.display()))
                     .code(Code::Input)??;
             }
             Source::Stdin => {
                 let stdin = std::io::stdin().lock();
                 let mut hashing = HashingReader::new(stdin);
-                let mut reader = input::lines_of(&mut hashing)
+                let reader = input::lines_of(&mut hashing)
                     .context("reading standard input")
                     .code(Code::Input)?;
+                let lines = LineReader::new(reader, "stdin", self.args.judging.max_event_bytes);
                 let records = self
-                    .read_lines(&mut *reader, "stdin", 0, None)
+                    .read_lines(lines, 0, None)
                     .context("reading standard input")
                     .code(Code::Input)??;
-                drop(reader);
                 self.sources.push(SourceRecord {
                     name: "stdin".to_owned(),
                     sha256: hashing.sha256(),
@@ -227,21 +208,21 @@ impl Replay {
     /// number of records in the input. IO errors of the input are the outer error.
     fn read_lines(
         &mut self,
-        reader: &mut dyn std::io::BufRead,
-        name: &str,
+        mut lines: LineReader<impl std::io::BufRead>,
         skip: u64,
         record_index: Option<usize>,
     ) -> std::io::Result<CommandResult<u64>> {
-        let mut line = Vec::with_capacity(512);
-        let mut position = 0u64;
-        while input::next_line(reader, &mut line)? {
-            position += 1;
+        while lines.advance()? {
+            let position = lines.number();
             if position <= skip {
                 continue;
             }
             self.counts.records_read += 1;
-            if let Err(failure) = self.process(&line, name, position) {
-                return Ok(Err(failure));
+            if !input::is_blank(lines.line()) {
+                let mut sinks = (&mut self.files, &mut self.watch);
+                if let Err(error) = self.driver.feed(lines.record(), &mut sinks) {
+                    return Ok(Err(error).code(Code::Output));
+                }
             }
             if position.is_multiple_of(self.args.checkpoint_every.max(1)) {
                 if let Some(index) = record_index {
@@ -252,6 +233,7 @@ impl Replay {
                 }
             }
         }
+        let position = lines.number();
         if let Some(index) = record_index {
             self.sources[index].records = position;
             self.sources[index].complete = true;
@@ -259,211 +241,127 @@ impl Replay {
         Ok(Ok(position))
     }
 
-    fn process(&mut self, line: &[u8], source: &str, position: u64) -> CommandResult {
-        if input::is_blank(line) {
-            return Ok(());
-        }
-        match decode_event_with_limit(line, self.args.max_event_bytes) {
-            Ok(ref event) => {
-                if let Disposition::Late(lateness) = self.engine.ingest(event, &mut self.outputs) {
-                    self.dead_letter(line, source, position, "late", lateness.detail())?;
-                }
-            }
-            Err(invalid) => {
-                self.engine.note_invalid(invalid.reason.as_str());
-                self.dead_letter(
-                    line,
-                    source,
-                    position,
-                    invalid.reason.as_str(),
-                    &invalid.detail,
-                )?;
-            }
-        }
-        self.drain_outputs()
-    }
-
-    fn dead_letter(
-        &mut self,
-        line: &[u8],
-        source: &str,
-        position: u64,
-        reason: &str,
-        detail: &str,
-    ) -> CommandResult {
-        let Some(sink) = self.sinks.dead_letter.as_mut() else {
-            return Ok(());
-        };
-        let is_utf8 = std::str::from_utf8(line).is_ok();
-        let record = DeadLetter {
-            source,
-            line: position,
-            reason,
-            detail,
-            raw: String::from_utf8_lossy(line),
-            raw_base64: (!is_utf8).then(|| base64::engine::general_purpose::STANDARD.encode(line)),
-        };
-        sink.write(&record)
-            .with_context(|| format!("writing `{}`", sink.path().display()))
-            .code(Code::Output)
-    }
-
-    fn drain_outputs(&mut self) -> CommandResult {
-        for output in self.outputs.drain(..) {
-            if let Some(watch) = self.watch.as_mut() {
-                watch.observe(&output);
-            }
-            match output {
-                Output::Verdict(verdict) => {
-                    self.counts.verdicts += 1;
-                    if let Some(sink) = self.sinks.ledger.as_mut() {
-                        sink.write(&*verdict)
-                            .with_context(|| format!("writing `{}`", sink.path().display()))
-                            .code(Code::Output)?;
-                    }
-                }
-                Output::Stopped(_) => {}
-                Output::LiveBreach(breach) => {
-                    self.counts.live_breaches += 1;
-                    if let Some(sink) = self.sinks.breaches.as_mut() {
-                        sink.write(&breach)
-                            .with_context(|| format!("writing `{}`", sink.path().display()))
-                            .code(Code::Output)?;
-                    }
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Flushes the outputs and saves the state with their positions, atomically.
+    /// Hands every output on, syncs the files and saves the state with their positions,
+    /// atomically.
     fn checkpoint(&mut self) -> CommandResult {
-        // Final calls' verdicts are written before the positions and the state they go with.
-        self.engine.settle(&mut self.outputs);
-        self.drain_outputs()?;
+        let mut sinks = (&mut self.files, &mut self.watch);
+        let (snapshot, settled) = match self.driver.checkpoint(&mut sinks) {
+            Ok(checkpointed) => checkpointed,
+            Err(error @ CheckpointError::Snapshot(_)) => return Err(error).code(Code::Internal),
+            Err(error) => return Err(error).code(Code::Output),
+        };
         if let Some(watch) = self.watch.as_mut() {
-            watch.refresh(&self.engine);
+            watch.refresh(settled);
         }
-        let mut positions = BTreeMap::new();
-        for (role, sink) in [
-            ("ledger", &mut self.sinks.ledger),
-            ("dead_letter", &mut self.sinks.dead_letter),
-            ("breaches", &mut self.sinks.breaches),
-        ] {
-            if let Some(sink) = sink {
-                let position = sink
-                    .checkpoint()
-                    .with_context(|| format!("syncing `{}`", sink.path().display()))
-                    .code(Code::Output)?;
-                positions.insert(role.to_owned(), position);
-            }
-        }
-        let snapshot = self.engine.snapshot().code(Code::Internal)?;
         let state = StateFile {
             format: STATE_FILE_FORMAT.to_owned(),
             pack_source: self.pack.source.clone(),
             pack_origin: self.pack.origin.clone(),
             engine: snapshot,
             sources: self.sources.clone(),
-            sinks: positions,
+            sinks: self.files.positions().clone(),
         };
         self.dir.save(&state).code(Code::State)
     }
+}
 
-    fn print_summary(&self, seconds: f64) {
-        let counters = self.engine.counters();
-        let mut totals = Tally::default();
-        for (_, _, _, tally) in self.engine.tallies() {
-            totals.merge(tally);
-        }
-        let mut live_by_rule: BTreeMap<&str, u64> = BTreeMap::new();
-        let live_counts = self.engine.live_breach_counts();
-        for ((_, _, rule), count) in &live_counts {
-            *live_by_rule.entry(rule.as_str()).or_default() += count;
-        }
-        let join = |pairs: Vec<(String, u64)>| {
-            if pairs.is_empty() {
-                return "none".to_owned();
-            }
-            pairs
-                .into_iter()
-                .map(|(name, count)| format!("{name} {count}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        let rule_order = self.engine.pack().rule_ids();
-        let ordered = |counts: &dyn Fn(&str) -> u64| {
-            rule_order
-                .iter()
-                .map(|rule| (rule.to_string(), counts(rule)))
-                .filter(|(_, count)| *count > 0)
-                .collect::<Vec<_>>()
-        };
-        let pack = self.engine.pack();
-        println!(
-            "sixmin replay: {} records from {} input(s) in {seconds:.2} s (rule pack {}, sha256 {:.12}…)",
-            self.counts.records_read,
-            self.counts.inputs_read,
-            pack.label(),
-            pack.sha256
-        );
-        for skipped in &self.counts.inputs_skipped {
-            println!("  skipped     {skipped}: already in the state");
-        }
-        println!(
-            "  events      {} received: {} accepted, {} duplicate, {} late, {} invalid",
-            counters.received(),
-            counters.accepted,
-            counters.duplicates,
-            counters.late,
-            counters.invalid_total()
-        );
-        let invalid = counters
-            .invalid
-            .iter()
-            .map(|(reason, count)| (reason.clone(), *count));
-        println!("  invalid     {}", join(invalid.collect()));
-        println!(
-            "  calls       {} final: {} answered, {} abandoned, {} callback, {} incomplete; {} pending",
-            totals.offered,
-            totals.answered,
-            totals.abandoned,
-            totals.callback,
-            totals.incomplete,
-            self.engine.open_calls()
-        );
-        let compliance = totals
-            .compliance_ratio()
-            .map_or("n/a".to_owned(), |ratio| format!("{:.2} %", ratio * 100.0));
-        println!(
-            "  breaches    {} calls breached ({compliance} compliant): {}",
-            totals.breached_calls,
-            join(ordered(&|rule| totals
-                .breaches
-                .get(rule)
-                .copied()
-                .unwrap_or(0)))
-        );
-        println!(
-            "  live alarms {}",
-            join(ordered(&|rule| live_by_rule
-                .get(rule)
-                .copied()
-                .unwrap_or(0)))
-        );
-        for (label, sink) in [
-            ("ledger", &self.sinks.ledger),
-            ("dead letter", &self.sinks.dead_letter),
-            ("breaches", &self.sinks.breaches),
-        ] {
-            if let Some(sink) = sink {
-                println!(
-                    "  {label:<11} {} (+{} lines)",
-                    sink.path().display(),
-                    sink.lines_written()
-                );
-            }
-        }
-        println!("  state       {}", self.dir.path().display());
+/// Prints what the run did and what the state now holds.
+fn print_summary(
+    counts: &RunCounts,
+    files: &FileSinks,
+    dir: &StateDir,
+    engine: Settled<'_>,
+    seconds: f64,
+) {
+    let counters = engine.counters();
+    let mut totals = Tally::default();
+    for (_, _, _, tally) in engine.tallies() {
+        totals.merge(tally);
     }
+    let mut live_by_rule: BTreeMap<&str, u64> = BTreeMap::new();
+    let live_counts = engine.live_breach_counts();
+    for ((_, _, rule), count) in &live_counts {
+        *live_by_rule.entry(rule.as_str()).or_default() += count;
+    }
+    let join = |pairs: Vec<(String, u64)>| {
+        if pairs.is_empty() {
+            return "none".to_owned();
+        }
+        pairs
+            .into_iter()
+            .map(|(name, count)| format!("{name} {count}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let rule_order = engine.pack().rule_ids();
+    let ordered = |counts: &dyn Fn(&str) -> u64| {
+        rule_order
+            .iter()
+            .map(|rule| (rule.to_string(), counts(rule)))
+            .filter(|(_, count)| *count > 0)
+            .collect::<Vec<_>>()
+    };
+    let pack = engine.pack();
+    println!(
+        "sixmin replay: {} records from {} input(s) in {seconds:.2} s (rule pack {}, sha256 {:.12}…)",
+        counts.records_read,
+        counts.inputs_read,
+        pack.label(),
+        pack.sha256
+    );
+    for skipped in &counts.inputs_skipped {
+        println!("  skipped     {skipped}: already in the state");
+    }
+    println!(
+        "  events      {} received: {} accepted, {} duplicate, {} late, {} invalid",
+        counters.received(),
+        counters.accepted,
+        counters.duplicates,
+        counters.late,
+        counters.invalid_total()
+    );
+    let invalid = counters
+        .invalid
+        .iter()
+        .map(|(reason, count)| (reason.clone(), *count));
+    println!("  invalid     {}", join(invalid.collect()));
+    println!(
+        "  calls       {} final: {} answered, {} abandoned, {} callback, {} incomplete; {} pending",
+        totals.offered,
+        totals.answered,
+        totals.abandoned,
+        totals.callback,
+        totals.incomplete,
+        engine.open_calls()
+    );
+    let compliance = totals
+        .compliance_ratio()
+        .map_or("n/a".to_owned(), |ratio| format!("{:.2} %", ratio * 100.0));
+    println!(
+        "  breaches    {} calls breached ({compliance} compliant): {}",
+        totals.breached_calls,
+        join(ordered(&|rule| totals
+            .breaches
+            .get(rule)
+            .copied()
+            .unwrap_or(0)))
+    );
+    println!(
+        "  live alarms {}",
+        join(ordered(&|rule| live_by_rule
+            .get(rule)
+            .copied()
+            .unwrap_or(0)))
+    );
+    for (role, file) in files.files() {
+        let label = role.replace('_', " ");
+        if let Some(sink) = file {
+            println!(
+                "  {label:<11} {} (+{} lines)",
+                sink.path().display(),
+                sink.lines_written()
+            );
+        }
+    }
+    println!("  state       {}", dir.path().display());
 }

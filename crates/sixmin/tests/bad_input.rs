@@ -587,3 +587,57 @@ fn an_event_with_several_problems_gets_the_first_reason_in_the_documented_order(
         mismatches.join("\n")
     );
 }
+
+/// The demo drives the same pipeline as `replay`: an event over `--max-event-bytes` and an
+/// event later than `--allowed-lateness` are dead-lettered with their reason and the
+/// simulator's line number, not dropped.
+#[test]
+fn the_demo_dead_letters_oversized_and_late_events() {
+    let work = tempfile::tempdir().unwrap();
+    let dead = work.path().join("demo-dead-letter.jsonl");
+    // Simulated events are 130 to 175 bytes; the simulator delays some by up to 20
+    // minutes, so with one minute of lateness some arrive late.
+    let output = sixmin(&[
+        "demo",
+        "--listen",
+        "127.0.0.1:0",
+        "--date",
+        "2026-10-05",
+        "--start-at",
+        "10:00",
+        "--speed",
+        "3600",
+        "--duration",
+        "3",
+        "--calls-per-day",
+        "2000",
+        "--max-event-bytes",
+        "160",
+        "--allowed-lateness",
+        "1m",
+        "--dead-letter",
+        path_str(&dead),
+    ]);
+    assert!(output.status.success(), "{output:?}");
+    let letters = read_jsonl(&dead);
+    let count = |reason: &str| {
+        letters
+            .iter()
+            .filter(|letter| letter["reason"] == reason)
+            .count()
+    };
+    assert!(count("too_large") > 0, "no oversized event dead-lettered");
+    assert!(count("late") > 0, "no late event dead-lettered");
+    for letter in &letters {
+        assert_eq!(letter["source"], "simulator", "{letter}");
+        assert!(letter["line"].as_u64().unwrap() > 0, "{letter}");
+        if letter["reason"] == "too_large" {
+            assert!(letter["bytes"].as_u64().unwrap() > 160, "{letter}");
+        }
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains(&format!("{} dead letters", letters.len())),
+        "{stdout}"
+    );
+}

@@ -302,6 +302,35 @@ fn poison_messages_go_to_the_dead_letter_topic_with_their_reason_and_consumption
     assert_eq!(reasons["not-json"], "not_json");
     assert_eq!(reasons["huge"], "too_large");
     assert_eq!(reasons["wrong-schema"], "missing_field");
+    // The same bytes replayed from a file are dead-lettered with the same record: reason,
+    // detail and length.
+    let poison_file = dir.path().join("poison.jsonl");
+    let mut lines = Vec::new();
+    for (_, payload) in poison {
+        lines.extend_from_slice(payload);
+        lines.push(b'\n');
+    }
+    std::fs::write(&poison_file, lines).unwrap();
+    let replayed_dead = dir.path().join("poison-dead-letter.jsonl");
+    sixmin_ok(&[
+        "replay",
+        path_str(&poison_file),
+        "--state",
+        path_str(&dir.path().join("poison-state")),
+        "--dead-letter",
+        path_str(&replayed_dead),
+    ]);
+    let replayed = read_jsonl(&replayed_dead);
+    assert_eq!(replayed.len(), poison.len());
+    for ((key, _), letter) in poison.iter().zip(&replayed) {
+        let (_, _, headers) = dead
+            .iter()
+            .find(|(dead_key, _, _)| dead_key.as_deref() == Some(key.as_bytes()))
+            .unwrap();
+        assert_eq!(letter["reason"].as_str().unwrap(), headers["sixmin.reason"]);
+        assert_eq!(letter["detail"].as_str().unwrap(), headers["sixmin.detail"]);
+        assert_eq!(letter["bytes"].to_string(), headers["sixmin.bytes"]);
+    }
     for (key, payload, headers) in &dead {
         assert!(headers["sixmin.source"].starts_with(&format!("{topic}[0]@")));
         if key.as_deref() == Some(b"huge") {

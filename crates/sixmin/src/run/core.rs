@@ -13,23 +13,19 @@ use rdkafka::consumer::{CommitMode, Consumer};
 use rdkafka::message::{BorrowedMessage, Header, Message, OwnedHeaders};
 use rdkafka::{Offset, TopicPartitionList};
 use sixmin_config::{ClockMode, ServiceConfig, StartAt};
-use sixmin_core::decode::decode_event_with_limit;
-use sixmin_core::{Disposition, Engine, EngineConfig, InputCounters, Output};
+use sixmin_core::{Engine, EngineConfig, InputCounters, Output};
 use sixmin_kafka::OutputProducer;
 use sixmin_metrics::{KafkaMetrics, PartitionGauge};
+use sixmin_pipeline::{DeadLetter, Driver, Origin, Record, Settled, Sink, SinkError};
+use sixmin_server::Watch;
 use sixmin_store::{CheckpointStore, PartitionCheckpoint, PartitionKey, CHECKPOINT_FORMAT};
 
-use crate::live::Watch;
 use crate::state::LoadedPack;
-
-/// Dead letters of oversized events carry at most this many bytes of them; the whole
-/// event stays in the events topic at the offset the headers give.
-pub const DEAD_LETTER_MAX_BYTES: usize = 512 * 1024;
 
 /// One assigned partition.
 pub struct Partition {
-    /// Its engine.
-    pub engine: Engine,
+    /// Its engine, driven.
+    pub driver: Driver,
     /// The offset of the next event to apply (events before it are in the state).
     pub next_offset: i64,
     /// Since when it has been read to its end with nothing new.
@@ -125,7 +121,6 @@ pub struct Core {
     pub kafka_metrics: KafkaMetrics,
     /// Events taken in by this process (all partitions, ever assigned).
     consumed: InputCounters,
-    outputs: Vec<Output>,
     /// A reason to stop that no retry can fix (a checkpoint of another rule pack).
     pub fatal: Option<String>,
     /// `host:pid`, written into checkpoints.
@@ -166,7 +161,6 @@ impl Core {
             watch,
             kafka_metrics,
             consumed: InputCounters::default(),
-            outputs: Vec::new(),
             fatal: None,
             writer: format!("{}:{}", hostname(), std::process::id()),
             messages: 0,
@@ -228,7 +222,7 @@ impl Core {
             self.partitions.insert(
                 *partition,
                 Partition {
-                    engine,
+                    driver: Driver::new(engine, self.config.max_event_bytes),
                     next_offset,
                     caught_up_since: None,
                     dirty: false,
@@ -310,24 +304,32 @@ impl Core {
         partition.caught_up_since = None;
         partition.dirty = true;
         let payload = message.payload().unwrap_or(&[]);
-        let rejected = match decode_event_with_limit(payload, self.config.max_event_bytes) {
-            Ok(ref event) => match partition.engine.ingest(event, &mut self.outputs) {
-                Disposition::Late(lateness) => Some(("late", lateness.detail().to_owned())),
-                _ => None,
-            },
-            Err(invalid) => {
-                partition.engine.note_invalid(invalid.reason.as_str());
-                Some((invalid.reason.as_str(), invalid.detail))
-            }
+        let origin = Origin::Message {
+            topic: message.topic(),
+            partition: message.partition(),
+            offset,
         };
-        if let Some((reason, detail)) = rejected {
-            self.dead_letter(message, payload, reason, &detail);
+        let mut sink = (
+            KafkaOutputs {
+                producer: &self.producer,
+                metrics: &self.kafka_metrics,
+                config: &self.config,
+                key: message.key().unwrap_or(&[]),
+                flush_timeout: Duration::ZERO,
+            },
+            &mut self.watch,
+        );
+        if let Err(error) = partition
+            .driver
+            .feed(Record::whole(origin, payload), &mut sink)
+        {
+            warn_output(&error);
         }
+        self.producer.poll();
         self.messages += 1;
         let now = Instant::now();
         self.first_message_at.get_or_insert(now);
         self.last_message_at = Some(now);
-        self.send_outputs();
         None
     }
 
@@ -369,100 +371,18 @@ impl Core {
             return;
         }
         for partition in self.partitions.values_mut() {
-            let behind = partition.engine.clock().is_none_or(|clock| clock < now);
+            let behind = partition.driver.clock().is_none_or(|clock| clock < now);
             if partition.caught_up_since.is_some() && behind {
-                partition.engine.advance_to(now, &mut self.outputs);
+                let mut sink = (
+                    KafkaOutputs::new(&self.producer, &self.kafka_metrics, &self.config),
+                    &mut self.watch,
+                );
+                if let Err(error) = partition.driver.advance_to(now, &mut sink) {
+                    warn_output(&error);
+                }
                 partition.dirty = true;
             }
         }
-        self.send_outputs();
-    }
-
-    fn dead_letter(
-        &mut self,
-        message: &BorrowedMessage<'_>,
-        payload: &[u8],
-        reason: &str,
-        detail: &str,
-    ) {
-        let Some(topic) = self.config.dead_letter_topic.clone() else {
-            return;
-        };
-        let source = format!(
-            "{}[{}]@{}",
-            message.topic(),
-            message.partition(),
-            message.offset()
-        );
-        let kept = &payload[..payload.len().min(DEAD_LETTER_MAX_BYTES)];
-        let length = payload.len().to_string();
-        let mut headers = OwnedHeaders::new()
-            .insert(Header {
-                key: "sixmin.reason",
-                value: Some(reason),
-            })
-            .insert(Header {
-                key: "sixmin.detail",
-                value: Some(detail),
-            })
-            .insert(Header {
-                key: "sixmin.source",
-                value: Some(source.as_str()),
-            });
-        if kept.len() < payload.len() {
-            headers = headers.insert(Header {
-                key: "sixmin.truncated-from-bytes",
-                value: Some(length.as_str()),
-            });
-        }
-        let key = message.key().unwrap_or(&[]);
-        self.send("dead_letters", &topic, key, kept, Some(headers));
-    }
-
-    fn send(
-        &mut self,
-        role: &str,
-        topic: &str,
-        key: &[u8],
-        payload: &[u8],
-        headers: Option<OwnedHeaders>,
-    ) {
-        let result = match self.producer.send(topic, key, payload, headers) {
-            Ok(()) => "queued",
-            Err(error) => {
-                eprintln!("sixmin run: warning: {error}");
-                "failed"
-            }
-        };
-        self.kafka_metrics
-            .output_records_total
-            .with_label_values(&[role, result])
-            .inc();
-    }
-
-    fn send_outputs(&mut self) {
-        let outputs = std::mem::take(&mut self.outputs);
-        for output in &outputs {
-            self.watch.observe(output);
-            match output {
-                Output::Verdict(verdict) => {
-                    if let Some(topic) = self.config.verdicts_topic.clone() {
-                        let line = verdict.to_json_line();
-                        let line = line.trim_end().as_bytes();
-                        self.send("verdicts", &topic, verdict.call_id.as_bytes(), line, None);
-                    }
-                }
-                Output::LiveBreach(breach) => {
-                    if let Some(topic) = self.config.breaches_topic.clone() {
-                        let json = serde_json::to_vec(breach).unwrap_or_default();
-                        self.send("breaches", &topic, breach.call_id.as_bytes(), &json, None);
-                    }
-                }
-                Output::Stopped(_) => {}
-            }
-        }
-        self.outputs = outputs;
-        self.outputs.clear();
         self.producer.poll();
     }
 
@@ -481,37 +401,41 @@ impl Core {
         if !state.dirty || state.next_offset < 0 {
             return Ok(());
         }
-        // Final calls' verdicts go out (and are flushed below) before the state they
-        // go with is saved.
-        state.engine.settle(&mut self.outputs);
-        self.send_outputs();
-        let Some(state) = self.partitions.get(&partition) else {
-            return Ok(());
-        };
         let key = PartitionKey {
             group: self.config.group_id.clone(),
             topic: self.config.events_topic.clone(),
             partition,
         };
-        let result = self
-            .producer
-            .flush(timeout)
+        // Final calls' verdicts go out and are delivered before the state they go with
+        // is saved.
+        let mut sink = (
+            KafkaOutputs {
+                flush_timeout: timeout,
+                ..KafkaOutputs::new(&self.producer, &self.kafka_metrics, &self.config)
+            },
+            &mut self.watch,
+        );
+        let next_offset = state.next_offset;
+        let result = state
+            .driver
+            .checkpoint(&mut sink)
             .map_err(|error| {
-                format!("checkpoint of {key} postponed: outputs not delivered: {error}")
+                if error.is_retriable() {
+                    format!("checkpoint of {key} postponed: {error}")
+                } else {
+                    format!("checkpoint of {key}: {error}")
+                }
             })
-            .and_then(|()| {
+            .and_then(|(engine, _)| {
                 let checkpoint = PartitionCheckpoint {
                     format: CHECKPOINT_FORMAT.to_owned(),
                     key: key.clone(),
-                    next_offset: state.next_offset,
+                    next_offset,
                     written_at: crate::clock::now_rfc3339(),
                     writer: self.writer.clone(),
                     pack_source: self.pack.source.clone(),
                     pack_origin: self.pack.origin.clone(),
-                    engine: state
-                        .engine
-                        .snapshot()
-                        .map_err(|error| format!("checkpoint of {key}: {error}"))?,
+                    engine,
                 };
                 self.store
                     .save(&checkpoint)
@@ -523,7 +447,6 @@ impl Core {
             .with_label_values(&[outcome])
             .inc();
         result?;
-        let next_offset = state.next_offset;
         if let Some(state) = self.partitions.get_mut(&partition) {
             state.dirty = false;
             state.checkpointed_at = Instant::now();
@@ -561,18 +484,21 @@ impl Core {
 
     /// Recomputes the gauges and the status page.
     pub fn refresh(&mut self, high_watermarks: &BTreeMap<i32, i64>, broker_up: bool) {
+        let mut engines: Vec<Settled<'_>> = Vec::with_capacity(self.partitions.len());
         for state in self.partitions.values_mut() {
-            state.engine.settle(&mut self.outputs);
-            let now = state.engine.counters().clone();
+            let now = state.driver.counters().clone();
             self.consumed.add(&now.since(&state.counted));
             state.counted = now;
+            let mut sink = (
+                KafkaOutputs::new(&self.producer, &self.kafka_metrics, &self.config),
+                &mut self.watch,
+            );
+            match state.driver.settle(&mut sink) {
+                Ok(settled) => engines.push(settled),
+                Err(error) => warn_output(&error),
+            }
         }
-        self.send_outputs();
-        let engines: Vec<&Engine> = self
-            .partitions
-            .values()
-            .map(|state| &state.engine)
-            .collect();
+        self.producer.poll();
         self.watch.refresh_many(&engines, &self.consumed);
         let gauges: Vec<PartitionGauge> = self
             .partitions
@@ -608,4 +534,120 @@ fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|name| name.trim().to_owned())
         .unwrap_or_else(|_| "unknown-host".to_owned())
+}
+
+/// Says that an output could not be handed on (it is counted as failed).
+fn warn_output(error: &SinkError) {
+    eprintln!("sixmin run: warning: {error}");
+}
+
+/// The service's outputs as a sink: verdicts, live breaches and dead letters produced to
+/// their topics (each one off when its topic is not configured), each counted by
+/// outcome.
+struct KafkaOutputs<'a> {
+    producer: &'a OutputProducer,
+    metrics: &'a KafkaMetrics,
+    config: &'a ServiceConfig,
+    /// The key of the message being applied: a dead letter keeps it.
+    key: &'a [u8],
+    /// How long a flush waits for deliveries.
+    flush_timeout: Duration,
+}
+
+impl<'a> KafkaOutputs<'a> {
+    fn new(
+        producer: &'a OutputProducer,
+        metrics: &'a KafkaMetrics,
+        config: &'a ServiceConfig,
+    ) -> KafkaOutputs<'a> {
+        KafkaOutputs {
+            producer,
+            metrics,
+            config,
+            key: &[],
+            flush_timeout: Duration::ZERO,
+        }
+    }
+
+    fn send(
+        &self,
+        role: &str,
+        topic: &str,
+        key: &[u8],
+        payload: &[u8],
+        headers: Option<OwnedHeaders>,
+    ) {
+        let result = match self.producer.send(topic, key, payload, headers) {
+            Ok(()) => "queued",
+            Err(error) => {
+                eprintln!("sixmin run: warning: {error}");
+                "failed"
+            }
+        };
+        self.count(role, result);
+    }
+
+    fn count(&self, role: &str, result: &str) {
+        self.metrics
+            .output_records_total
+            .with_label_values(&[role, result])
+            .inc();
+    }
+}
+
+impl Sink for KafkaOutputs<'_> {
+    fn output(&mut self, output: &Output) -> Result<(), SinkError> {
+        match output {
+            Output::Verdict(verdict) => {
+                if let Some(topic) = &self.config.verdicts_topic {
+                    let line = verdict.to_json_line();
+                    let line = line.trim_end().as_bytes();
+                    self.send("verdicts", topic, verdict.call_id.as_bytes(), line, None);
+                }
+            }
+            Output::LiveBreach(breach) => {
+                if let Some(topic) = &self.config.breaches_topic {
+                    match serde_json::to_vec(breach) {
+                        Ok(json) => {
+                            self.send("breaches", topic, breach.call_id.as_bytes(), &json, None)
+                        }
+                        // Counted as not delivered, like a failed send; the outputs after
+                        // it still go out.
+                        Err(source) => {
+                            warn_output(&SinkError::Encode {
+                                what: "live breach",
+                                source,
+                            });
+                            self.count("breaches", "failed");
+                        }
+                    }
+                }
+            }
+            Output::Stopped(_) => {}
+        }
+        Ok(())
+    }
+
+    fn dead_letter(&mut self, letter: &DeadLetter<'_>) -> Result<(), SinkError> {
+        let Some(topic) = &self.config.dead_letter_topic else {
+            return Ok(());
+        };
+        let mut headers = OwnedHeaders::new();
+        for (name, value) in letter.headers() {
+            headers = headers.insert(Header {
+                key: name,
+                value: Some(value.as_str()),
+            });
+        }
+        self.send("dead_letters", topic, self.key, letter.kept, Some(headers));
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), SinkError> {
+        self.producer
+            .flush(self.flush_timeout)
+            .map_err(|error| SinkError::Undelivered {
+                reason: error.to_string(),
+            })
+    }
 }

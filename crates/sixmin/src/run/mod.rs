@@ -31,7 +31,7 @@ pub use self::context::RunContext;
 use self::core::Core;
 use crate::cli::RunArgs;
 use crate::exit::{fail, Code, CommandResult, WithCode};
-use crate::live::{BackgroundServer, Watch};
+use sixmin_server::{BackgroundServer, Watch};
 
 /// How long one poll waits for a message.
 const POLL_TIMEOUT: Duration = Duration::from_millis(100);
@@ -86,7 +86,7 @@ pub fn run(args: RunArgs) -> CommandResult {
     let watch = Watch::for_pack(&pack.pack, shared.clone()).code(Code::Internal)?;
     let kafka_metrics = KafkaMetrics::register(&shared.registry).code(Code::Internal)?;
     let server = BackgroundServer::start(config.listen, shared.clone()).code(Code::Output)?;
-    crate::live::print_urls(server.address);
+    println!("{}", sixmin_server::urls(server.address));
     let stop = Arc::new(AtomicBool::new(false));
     server.on_stop_signal(stop.clone());
 
