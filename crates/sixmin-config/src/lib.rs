@@ -87,6 +87,53 @@ pub fn load_pack(path: &Path) -> Result<RulePack, PackError> {
     parse_pack(&source, &path.display().to_string())
 }
 
+/// A pack together with its source text and origin, as a state file or a checkpoint
+/// keeps it (so the state can be read again without the file).
+#[derive(Debug, Clone)]
+pub struct LoadedPack {
+    /// The validated pack.
+    pub pack: RulePack,
+    /// Its TOML source.
+    pub source: String,
+    /// A file name, or `built-in`.
+    pub origin: String,
+}
+
+impl LoadedPack {
+    /// The built-in Israeli pack.
+    pub fn builtin() -> LoadedPack {
+        LoadedPack {
+            pack: builtin_pack(),
+            source: BUILTIN_PACK_SOURCE.to_owned(),
+            origin: "built-in".to_owned(),
+        }
+    }
+
+    /// Reads a pack file once and parses it; messages name the file by `path` as given.
+    pub fn load(path: &Path) -> Result<LoadedPack, PackError> {
+        let source = std::fs::read_to_string(path).map_err(|source| PackError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let origin = path.display().to_string();
+        let pack = parse_pack(&source, &origin)?;
+        Ok(LoadedPack {
+            pack,
+            source,
+            origin,
+        })
+    }
+
+    /// Parses a pack kept with its `origin` (in a state file or a checkpoint).
+    pub fn parse(source: &str, origin: &str) -> Result<LoadedPack, PackError> {
+        Ok(LoadedPack {
+            pack: parse_pack(source, origin)?,
+            source: source.to_owned(),
+            origin: origin.to_owned(),
+        })
+    }
+}
+
 fn sha256_hex(source: &str) -> String {
     let digest = Sha256::digest(source.as_bytes());
     digest.iter().map(|byte| format!("{byte:02x}")).collect()

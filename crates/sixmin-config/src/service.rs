@@ -378,7 +378,13 @@ fn read_client_table(
 }
 
 /// Variables the other commands use, which are not configuration fields.
-const NOT_FIELDS: &[&str] = &["SIXMIN_GENERATED_AT", "SIXMIN_BLESS", "SIXMIN_CONFIG"];
+const NOT_FIELDS: &[&str] = &[
+    "SIXMIN_GENERATED_AT",
+    "SIXMIN_BLESS",
+    "SIXMIN_CONFIG",
+    "SIXMIN_LOG",
+    "SIXMIN_LOG_FORMAT",
+];
 
 fn read_environment(
     environment: impl IntoIterator<Item = (String, String)>,

@@ -105,7 +105,7 @@ pub struct Verdict {
 
 impl Verdict {
     /// The ledger line (JSON, no trailing newline).
-    pub fn to_json_line(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
+    pub fn to_json_line(&self) -> serde_json::Result<String> {
+        serde_json::to_string(self)
     }
 }

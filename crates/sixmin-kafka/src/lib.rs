@@ -1,7 +1,9 @@
-//! Kafka plumbing: producing call events to a topic, keyed by `call_id` so every event of
-//! a call lands in one partition, in order (the input contract); the producer of the
-//! service's outputs ([`output`]); the checkpoint topic ([`checkpoints`]); creating
-//! missing topics ([`admin`]).
+//! Kafka: the service's consumer ([`consumer`]: one driven engine per assigned partition,
+//! the rebalance callbacks, the poll loop, outputs to their topics) and where each
+//! partition's reading stands ([`offsets`]); producing call events to a topic, keyed by
+//! `call_id` so every event of a call lands in one partition, in order (the input
+//! contract); the producer of the service's outputs ([`output`]); the checkpoint topic
+//! ([`checkpoints`]); creating missing topics ([`admin`]).
 //!
 //! The producer is idempotent (`enable.idempotence=true`, `acks=all`): a retried send is
 //! written once. Delivery is confirmed by [`EventProducer::flush`]; a send that cannot be
@@ -11,6 +13,8 @@ use std::time::Duration;
 
 pub mod admin;
 pub mod checkpoints;
+pub mod consumer;
+pub mod offsets;
 pub mod output;
 
 pub use admin::{ensure_topics, TopicSpec};

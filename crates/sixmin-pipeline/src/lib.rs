@@ -20,13 +20,18 @@
 //!   [`DEAD_LETTER_MAX_BYTES`] of one line ([`input::LineReader`]);
 //! - the engine is read only through [`Settled`], which only [`Driver::settle`] gives.
 
+pub mod clock;
 pub mod dead_letter;
 pub mod driver;
 pub mod files;
 pub mod input;
+pub mod replay;
 pub mod sink;
+pub mod state;
 
 pub use dead_letter::{DeadLetter, Origin, DEAD_LETTER_MAX_BYTES};
 pub use driver::{CheckpointError, Driver, Fed, Record, Settled};
 pub use files::{FileSinks, JsonLinesFile};
-pub use sink::{Collect, Sink, SinkError};
+pub use replay::{Replay, ReplayError, ReplayOptions};
+pub use sink::{Collect, LiveView, Sink, SinkError};
+pub use state::StateError;

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use sixmin_core::Output;
 
 use crate::dead_letter::DeadLetter;
+use crate::driver::Settled;
 
 /// Why a sink could not take a result.
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +61,13 @@ pub trait Sink {
     fn flush(&mut self) -> Result<(), SinkError> {
         Ok(())
     }
+}
+
+/// A sink that also shows the engine live (the metrics and the status page): refreshed
+/// from the settled engine at each checkpoint.
+pub trait LiveView: Sink {
+    /// Recomputes what is shown from `engine`.
+    fn refresh(&mut self, engine: Settled<'_>);
 }
 
 impl<S: Sink + ?Sized> Sink for &mut S {

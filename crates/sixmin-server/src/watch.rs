@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use sixmin_core::{InputCounters, LiveBreach, Output, RulePack};
 use sixmin_metrics::{LiveWindows, Metrics, MetricsError};
-use sixmin_pipeline::{DeadLetter, Settled, Sink, SinkError};
+use sixmin_pipeline::{DeadLetter, LiveView, Settled, Sink, SinkError};
 
 use crate::{Shared, StatusView};
 
@@ -121,6 +121,12 @@ impl Watch {
     /// Marks the service ready or not.
     pub fn set_ready(&self, ready: bool) {
         self.shared.set_ready(ready);
+    }
+}
+
+impl LiveView for Watch {
+    fn refresh(&mut self, engine: Settled<'_>) {
+        Watch::refresh(self, engine);
     }
 }
 

@@ -12,6 +12,17 @@ use crate::exit::CommandResult;
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// How logs are written to standard error: `text` for people, `json` for log
+    /// collectors. `SIXMIN_LOG` sets the level (`warn`, `info`, `debug`…).
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        value_name = "FORMAT",
+        env = "SIXMIN_LOG_FORMAT",
+        default_value = "text"
+    )]
+    log_format: crate::logging::LogFormat,
 }
 
 #[derive(Debug, Subcommand)]
@@ -225,24 +236,36 @@ pub struct ReportArgs {
         long,
         value_name = "YYYY-MM",
         conflicts_with = "day",
-        required_unless_present = "day"
+        required_unless_present = "day",
+        value_parser = crate::report::parse_month
     )]
-    pub month: Option<String>,
+    pub month: Option<sixmin_core::Period>,
     /// The calendar day, `YYYY-MM-DD`, in the pack's time zone.
-    #[arg(long, value_name = "YYYY-MM-DD")]
-    pub day: Option<String>,
-    /// Output format.
-    #[arg(long, value_name = "FORMAT", default_value = "json")]
-    pub format: String,
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = crate::report::parse_day)]
+    pub day: Option<sixmin_core::Period>,
+    /// Output formats, separated by commas: `json` (the default), `csv`, `xlsx`, `pdf`,
+    /// `html`.
+    #[arg(
+        long,
+        value_name = "FORMAT",
+        default_value = "json",
+        value_delimiter = ','
+    )]
+    pub format: Vec<sixmin_report::Format>,
     /// Where to write the report; `-` is standard output.
     #[arg(long, value_name = "FILE", default_value = "-")]
     pub out: PathBuf,
     /// Language of the PDF and HTML: `en` (default), `he` (right to left), or both
     /// (`en,he`).
-    #[arg(long, value_name = "LANG", default_value = "en")]
-    pub lang: String,
+    #[arg(long, value_name = "LANG", default_value = "en", value_delimiter = ',')]
+    pub lang: Vec<sixmin_report::Lang>,
     /// The report's `generated_at` (RFC 3339); default: now. For reproducible reports.
-    #[arg(long, value_name = "RFC3339", env = "SIXMIN_GENERATED_AT")]
+    #[arg(
+        long,
+        value_name = "RFC3339",
+        env = "SIXMIN_GENERATED_AT",
+        value_parser = crate::report::parse_generated_at
+    )]
     pub generated_at: Option<String>,
 }
 
@@ -263,6 +286,8 @@ enum RulesCommand {
 impl Cli {
     /// Runs the chosen command.
     pub fn run(self) -> CommandResult {
+        let level = std::env::var("SIXMIN_LOG").ok();
+        crate::logging::init(self.log_format, level.as_deref(), self.command.name());
         match self.command {
             Command::Replay(args) => crate::replay::run(args),
             Command::Run(args) => crate::run::run(args),
@@ -274,6 +299,21 @@ impl Cli {
                 RulesCommand::Show { file } => crate::rules::show(file.as_deref()),
                 RulesCommand::Check { file } => crate::rules::check(file.as_deref()),
             },
+        }
+    }
+}
+
+impl Command {
+    /// The command's name, as typed.
+    fn name(&self) -> &'static str {
+        match self {
+            Command::Replay(_) => "replay",
+            Command::Run(_) => "run",
+            Command::Report(_) => "report",
+            Command::Explain(_) => "explain",
+            Command::Demo(_) => "demo",
+            Command::Simulate(_) => "simulate",
+            Command::Rules { .. } => "rules",
         }
     }
 }

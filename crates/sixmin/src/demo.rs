@@ -52,9 +52,11 @@ fn open_dead_letters(args: &DemoArgs) -> CommandResult<JsonLinesFile> {
 }
 
 async fn run_async(args: DemoArgs) -> CommandResult {
-    let pack = crate::state::load_pack(args.rules.as_deref())?.pack;
+    let pack = sixmin_pipeline::state::load_pack(args.rules.as_deref())?.pack;
     let zone = pack.timezone;
-    let today = args.date.unwrap_or_else(|| crate::clock::today_in(zone));
+    let today = args
+        .date
+        .unwrap_or_else(|| sixmin_pipeline::clock::today_in(zone));
     let sim_start = zone
         .from_local_datetime(&today.and_time(args.start_at))
         .earliest()

@@ -49,3 +49,67 @@ pub fn fail(code: Code, message: impl std::fmt::Display) -> Failure {
         error: anyhow::anyhow!("{message}"),
     }
 }
+
+/// The exit code of each library error, in one place.
+impl From<sixmin_pipeline::StateError> for Failure {
+    fn from(error: sixmin_pipeline::StateError) -> Failure {
+        let code = if error.is_usage() {
+            Code::Usage
+        } else {
+            Code::State
+        };
+        Failure {
+            code,
+            error: error.into(),
+        }
+    }
+}
+
+impl From<sixmin_pipeline::ReplayError> for Failure {
+    fn from(error: sixmin_pipeline::ReplayError) -> Failure {
+        use sixmin_pipeline::ReplayError;
+        let code = match error {
+            ReplayError::Input { .. } => Code::Input,
+            ReplayError::Output(_) => Code::Output,
+            ReplayError::Snapshot(_) => Code::Internal,
+            ReplayError::Store(_) => Code::State,
+        };
+        Failure {
+            code,
+            error: error.into(),
+        }
+    }
+}
+
+impl From<sixmin_report::ReportError> for Failure {
+    fn from(error: sixmin_report::ReportError) -> Failure {
+        use sixmin_report::ReportError;
+        let code = match error {
+            ReportError::MixedPacks | ReportError::Pack { .. } | ReportError::Restore { .. } => {
+                Code::State
+            }
+            ReportError::Xlsx(_) | ReportError::Write { .. } => Code::Output,
+            ReportError::Pdf(_) => Code::Internal,
+        };
+        Failure {
+            code,
+            error: error.into(),
+        }
+    }
+}
+
+impl From<sixmin_kafka::consumer::ServiceError> for Failure {
+    fn from(error: sixmin_kafka::consumer::ServiceError) -> Failure {
+        use sixmin_kafka::consumer::ServiceError;
+        let code = match error {
+            ServiceError::Producer(_) | ServiceError::Consumer(_) => Code::Usage,
+            ServiceError::Subscribe(_) => Code::Input,
+            ServiceError::Restore { .. } => Code::State,
+            ServiceError::Unfinished { .. } => Code::Output,
+        };
+        Failure {
+            code,
+            error: error.into(),
+        }
+    }
+}

@@ -31,12 +31,21 @@ pub struct ExplainArgs {
     #[arg(long, value_name = "PACK")]
     pub rules: Option<PathBuf>,
     /// `text` (default) or `json`.
-    #[arg(long, value_name = "FORMAT", default_value = "text")]
-    pub format: String,
+    #[arg(long, value_name = "FORMAT", value_enum, default_value = "text")]
+    pub format: ExplainFormat,
     /// Largest event read, in bytes (as `replay --max-event-bytes`): longer lines are not
     /// events.
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_EVENT_BYTES)]
     pub max_event_bytes: usize,
+}
+
+/// How an explanation is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExplainFormat {
+    /// For people.
+    Text,
+    /// For tools.
+    Json,
 }
 
 /// Runs `sixmin explain`.
@@ -47,21 +56,16 @@ pub fn run(args: ExplainArgs) -> CommandResult {
             "give the input events (`--events FILE`) or a state directory (`--state DIR`)",
         ));
     }
-    if args.format != "text" && args.format != "json" {
-        return Err(fail(
-            Code::Usage,
-            format!(
-                "format `{}` is not supported; use text or json",
-                args.format
-            ),
-        ));
-    }
     let (pack, ledger) = match &args.state {
         Some(dir) => {
-            let (engine, pack, _) = crate::state::saved_state(dir, args.rules.as_deref())?;
+            let (engine, pack, _) =
+                sixmin_pipeline::state::saved_state(dir, args.rules.as_deref())?;
             (pack.pack, Some(engine.breached_call_by_id(&args.call_id)))
         }
-        None => (crate::state::load_pack(args.rules.as_deref())?.pack, None),
+        None => (
+            sixmin_pipeline::state::load_pack(args.rules.as_deref())?.pack,
+            None,
+        ),
     };
     let events = call_events(&args.events, &args.call_id, args.max_event_bytes)?;
     let explanation = sixmin_core::explain(&pack, &events);
@@ -82,17 +86,17 @@ pub fn run(args: ExplainArgs) -> CommandResult {
             ),
         ));
     }
-    if args.format == "json" {
+    if args.format == ExplainFormat::Json {
         let json = serde_json::json!({
             "call_id": args.call_id,
             "rule_pack": {"name": pack.name, "version": pack.version, "sha256": pack.sha256},
             "explanation": explanation,
             "ledger": ledger.map(|entry| entry.map(|call| ledger_json(&call, pack.timezone))),
         });
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&json).unwrap_or_default()
-        );
+        let text = serde_json::to_string_pretty(&json)
+            .context("encoding the explanation as JSON")
+            .code(Code::Internal)?;
+        println!("{text}");
         return Ok(());
     }
     println!(

@@ -7,16 +7,15 @@ use std::process::ExitCode;
 use clap::Parser;
 
 mod cli;
-mod clock;
 mod demo;
 mod exit;
 mod explain;
+mod logging;
 mod replay;
 mod report;
 mod rules;
 mod run;
 mod simulate;
-mod state;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use crate::exit::CommandResult;
-use crate::state::load_pack;
+use sixmin_pipeline::state::load_pack;
 
 /// Prints the effective pack: a summary, then its source.
 pub fn show(file: Option<&Path>) -> CommandResult {

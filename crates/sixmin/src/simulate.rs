@@ -52,10 +52,10 @@ fn produce_to_kafka(
 
 /// Runs `sixmin simulate`.
 pub fn run(args: SimulateArgs) -> CommandResult {
-    let pack = crate::state::load_pack(args.rules.as_deref())?.pack;
+    let pack = sixmin_pipeline::state::load_pack(args.rules.as_deref())?.pack;
     let first_day = args
         .date
-        .unwrap_or_else(|| crate::clock::today_in(pack.timezone));
+        .unwrap_or_else(|| sixmin_pipeline::clock::today_in(pack.timezone));
     let mut simulator = Simulator::new(SimConfig {
         seed: args.seed,
         first_day,

@@ -618,3 +618,63 @@ fn a_broker_stopped_for_thirty_seconds_loses_nothing_and_readyz_says_so() {
         without_sources(report_json(&state, "2026-10"))
     );
 }
+
+/// `SIXMIN_LOG_FORMAT=json`: every log line is a JSON object a log collector can read,
+/// with its level and message; the messages name partitions, never event contents.
+#[test]
+fn logs_are_json_lines_when_asked() {
+    let broker = Broker::start();
+    let dir = tempfile::tempdir().unwrap();
+    let topic = unique_topic("json-logs");
+    broker.create_topic(&topic, 2);
+    let day = [
+        "--date",
+        "2026-10-05",
+        "--calls-per-day",
+        "50",
+        "--seed",
+        "5",
+    ];
+    let events = produce_simulation(&broker.bootstrap, &topic, dir.path(), &day);
+    let config = write_config(
+        dir.path(),
+        "json-logs",
+        &broker.bootstrap,
+        &topic,
+        "directory",
+        &[],
+    );
+    let mut service = Service::start_with_env(
+        &config,
+        &["--exit-when-caught-up"],
+        &[("SIXMIN_LOG_FORMAT", "json")],
+    );
+    let status = service.wait(Duration::from_secs(120));
+    assert!(status.success(), "{}", service.stderr());
+    let log = service.stderr();
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| {
+            serde_json::from_str(line)
+                .unwrap_or_else(|error| panic!("not a JSON log line ({error}): {line}"))
+        })
+        .collect();
+    let messages: Vec<&str> = lines
+        .iter()
+        .map(|line| {
+            assert!(line["level"].is_string(), "{line}");
+            line["fields"]["message"].as_str().unwrap()
+        })
+        .collect();
+    assert!(
+        messages
+            .iter()
+            .any(|message| message.starts_with("assigned") && message.contains(&topic)),
+        "{log}"
+    );
+    // No event contents: no call id of the input appears in any log line.
+    let text = std::fs::read_to_string(events).unwrap();
+    let first: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    assert!(!log.contains(first["call_id"].as_str().unwrap()), "{log}");
+}

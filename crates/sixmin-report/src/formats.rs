@@ -27,21 +27,41 @@ impl Format {
     ];
 }
 
-/// Parses `json`, `csv` or a comma-separated list of them (`json,csv`), without repeats.
-pub fn parse_list(text: &str) -> Result<Vec<Format>, String> {
-    let names: Vec<&str> = Format::ALL.iter().map(|(name, _)| *name).collect();
-    let mut formats = Vec::new();
-    for name in text.split(',').map(str::trim) {
-        let format = Format::ALL
+impl Format {
+    /// The `--format` name.
+    pub fn name(self) -> &'static str {
+        Format::ALL
+            .iter()
+            .find(|(_, format)| *format == self)
+            .map_or("json", |(name, _)| *name)
+    }
+}
+
+impl std::str::FromStr for Format {
+    type Err = String;
+
+    /// Parses one name (`json`, `CSV`, ` pdf `).
+    fn from_str(text: &str) -> Result<Format, String> {
+        let name = text.trim();
+        Format::ALL
             .iter()
             .find(|(known, _)| known.eq_ignore_ascii_case(name))
             .map(|(_, format)| *format)
             .ok_or_else(|| {
+                let names: Vec<&str> = Format::ALL.iter().map(|(name, _)| *name).collect();
                 format!(
                     "format `{name}` is not supported; use one or more of {}, separated by commas",
                     names.join(", ")
                 )
-            })?;
+            })
+    }
+}
+
+/// Parses `json`, `csv` or a comma-separated list of them (`json,csv`), without repeats.
+pub fn parse_list(text: &str) -> Result<Vec<Format>, String> {
+    let mut formats = Vec::new();
+    for name in text.split(',') {
+        let format: Format = name.parse()?;
         if !formats.contains(&format) {
             formats.push(format);
         }

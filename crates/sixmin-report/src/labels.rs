@@ -10,6 +10,17 @@ pub enum Lang {
     He,
 }
 
+impl std::str::FromStr for Lang {
+    type Err = String;
+
+    /// Parses `en` or `he`.
+    fn from_str(text: &str) -> Result<Lang, String> {
+        let code = text.trim();
+        Lang::parse(code)
+            .ok_or_else(|| format!("language `{code}` is not supported; use en, he or en,he"))
+    }
+}
+
 impl Lang {
     /// Parses `en` or `he`.
     pub fn parse(text: &str) -> Option<Lang> {

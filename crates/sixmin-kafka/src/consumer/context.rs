@@ -12,15 +12,17 @@ use rdkafka::statistics::Statistics;
 use rdkafka::types::RDKafkaRespErr;
 use rdkafka::{ClientContext, TopicPartitionList};
 
-use super::core::{AssignError, Core};
+use tracing::{error, info, warn};
+
+use super::state::{AssignError, ConsumerState};
 
 /// How many times an assignment's checkpoints are read before giving up the partitions.
 const RESTORE_ATTEMPTS: u32 = 6;
 
 /// The consumer's context.
-pub struct RunContext {
-    /// The shared core.
-    pub core: Arc<Mutex<Core>>,
+pub struct ServiceContext {
+    /// The shared state.
+    pub state: Arc<Mutex<ConsumerState>>,
     /// Whether a broker is reachable (from statistics and errors).
     pub broker_up: AtomicBool,
     /// Whether an assignment is being restored.
@@ -31,11 +33,11 @@ pub struct RunContext {
     pub topic: String,
 }
 
-impl RunContext {
+impl ServiceContext {
     /// Locks the core (a poisoned lock is taken as is: the core has no invariant a
     /// panic elsewhere could break half-way that a restart would not also face).
-    pub fn lock(&self) -> MutexGuard<'_, Core> {
-        self.core
+    pub fn lock(&self) -> MutexGuard<'_, ConsumerState> {
+        self.state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -51,12 +53,12 @@ impl RunContext {
         let was = self.broker_up.swap(up, Ordering::Relaxed);
         if was != up {
             let state = if up { "reachable again" } else { "unreachable" };
-            eprintln!("sixmin run: Kafka brokers {state}");
+            info!("Kafka brokers {state}");
         }
     }
 }
 
-impl ClientContext for RunContext {
+impl ClientContext for ServiceContext {
     fn stats(&self, statistics: Statistics) {
         let up = statistics
             .brokers
@@ -90,11 +92,11 @@ impl ClientContext for RunContext {
             return;
         }
         // Client errors name brokers and topics, never event contents.
-        eprintln!("sixmin run: kafka: {error}: {reason}");
+        warn!("kafka: {error}: {reason}");
     }
 }
 
-impl ConsumerContext for RunContext {
+impl ConsumerContext for ServiceContext {
     fn rebalance(
         &self,
         consumer: &BaseConsumer<Self>,
@@ -115,21 +117,19 @@ impl ConsumerContext for RunContext {
                     let mut core = self.lock();
                     match core.assign(&partitions, tpl) {
                         Ok(()) => break true,
-                        Err(AssignError::Fatal(error)) => {
-                            eprintln!("sixmin run: error: {error}");
-                            core.fatal.get_or_insert(error);
+                        Err(AssignError::Fatal(reason)) => {
+                            error!("{reason}");
+                            core.fatal.get_or_insert(reason);
                             break false;
                         }
-                        Err(AssignError::Retry(error)) if attempt >= RESTORE_ATTEMPTS => {
-                            eprintln!("sixmin run: error: {error}");
-                            core.fatal.get_or_insert(error);
+                        Err(AssignError::Retry(reason)) if attempt >= RESTORE_ATTEMPTS => {
+                            error!("{reason}");
+                            core.fatal.get_or_insert(reason);
                             break false;
                         }
                         Err(AssignError::Retry(error)) => {
                             drop(core);
-                            eprintln!(
-                                "sixmin run: warning: restoring partitions {partitions:?}: {error}; retrying"
-                            );
+                            warn!("restoring partitions {partitions:?}: {error}; retrying");
                             std::thread::sleep(Duration::from_millis(500 << attempt.min(5)));
                         }
                     }
@@ -146,7 +146,7 @@ impl ConsumerContext for RunContext {
                         consumer.assign(tpl)
                     };
                     if let Err(error) = assigned {
-                        eprintln!("sixmin run: error: assigning partitions: {error}");
+                        error!("assigning partitions: {error}");
                     }
                 }
                 self.restoring.store(false, Ordering::Relaxed);
@@ -167,12 +167,12 @@ impl ConsumerContext for RunContext {
                     consumer.unassign()
                 };
                 if let Err(error) = unassigned {
-                    eprintln!("sixmin run: error: releasing partitions: {error}");
+                    error!("releasing partitions: {error}");
                 }
             }
             other => {
                 let code: RDKafkaErrorCode = other.into();
-                eprintln!("sixmin run: rebalance error: {code}");
+                error!("rebalance error: {code}");
                 // As librdkafka advises: drop the assignment and let the group recover.
                 consumer.unassign().ok();
             }

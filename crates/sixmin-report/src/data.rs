@@ -7,7 +7,7 @@ use chrono_tz::Tz;
 use sixmin_core::tally::WeekHour;
 use sixmin_core::{BreachedCall, Engine, Period, PeriodReport, Tally};
 
-use crate::exit::{fail, Code, CommandResult};
+use crate::ReportError;
 
 /// The period report over several engines (a state, or each partition's checkpoint).
 pub fn merged_report(
@@ -15,14 +15,9 @@ pub fn merged_report(
     period: Period,
     generated_at: &str,
     sources: &[String],
-) -> CommandResult<PeriodReport> {
+) -> Result<PeriodReport, ReportError> {
     Engine::merged_period_report(engines, period, generated_at.to_owned(), sources.to_vec())
-        .ok_or_else(|| {
-            fail(
-                Code::State,
-                "the partitions' checkpoints were written with different rule packs",
-            )
-        })
+        .ok_or(ReportError::MixedPacks)
 }
 
 /// What the human formats say beyond the report itself.
@@ -56,10 +51,10 @@ impl ReportData {
         period: Period,
         generated_at: &str,
         sources: &[String],
-    ) -> CommandResult<ReportData> {
+    ) -> Result<ReportData, ReportError> {
         let report_of = |period| merged_report(engines, period, generated_at, sources);
         let report = report_of(period)?;
-        let days = period.days().map(report_of).collect::<CommandResult<_>>()?;
+        let days = period.days().map(report_of).collect::<Result<_, _>>()?;
         let mut totals = Tally::default();
         for engine in engines {
             for tally in engine.period_tallies(period).0.values() {

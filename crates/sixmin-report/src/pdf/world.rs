@@ -10,12 +10,12 @@ use typst::utils::LazyHash;
 use typst::{Library, LibraryExt, World};
 
 /// The fonts compiled into the binary: Noto Sans (Latin) and Noto Sans Hebrew, regular
-/// and bold, under the SIL Open Font License (`crates/sixmin/fonts/OFL.txt`).
+/// and bold, under the SIL Open Font License (`crates/sixmin-report/fonts/OFL.txt`).
 const FONTS: [&[u8]; 4] = [
-    include_bytes!("../../../fonts/NotoSans-Regular.ttf"),
-    include_bytes!("../../../fonts/NotoSans-Bold.ttf"),
-    include_bytes!("../../../fonts/NotoSansHebrew-Regular.ttf"),
-    include_bytes!("../../../fonts/NotoSansHebrew-Bold.ttf"),
+    include_bytes!("../../fonts/NotoSans-Regular.ttf"),
+    include_bytes!("../../fonts/NotoSans-Bold.ttf"),
+    include_bytes!("../../fonts/NotoSansHebrew-Regular.ttf"),
+    include_bytes!("../../fonts/NotoSansHebrew-Bold.ttf"),
 ];
 
 /// The name the template reads its data from.

@@ -1,4 +1,5 @@
-//! The only place the binary reads the wall clock (the engine never does).
+//! The only place sixmin reads the wall clock (the engine never does): live modes move
+//! an idle engine's clock to now, checkpoints and reports are stamped with it.
 
 /// Now, as RFC 3339 UTC with seconds.
 #[allow(clippy::disallowed_methods)]

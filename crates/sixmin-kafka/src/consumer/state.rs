@@ -10,102 +10,102 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{CommitMode, Consumer};
-use rdkafka::message::{BorrowedMessage, Header, Message, OwnedHeaders};
+use rdkafka::message::{BorrowedMessage, Message};
 use rdkafka::{Offset, TopicPartitionList};
-use sixmin_config::{ClockMode, ServiceConfig, StartAt};
-use sixmin_core::{Engine, EngineConfig, InputCounters, Output};
-use sixmin_kafka::OutputProducer;
+use sixmin_config::{ClockMode, LoadedPack, ServiceConfig, StartAt};
+use sixmin_core::{Engine, EngineConfig, InputCounters};
 use sixmin_metrics::{KafkaMetrics, PartitionGauge};
-use sixmin_pipeline::{DeadLetter, Driver, Origin, Record, Settled, Sink, SinkError};
+use sixmin_pipeline::{clock, CheckpointError, Driver, Origin, Record, Settled, SinkError};
 use sixmin_server::Watch;
-use sixmin_store::{CheckpointStore, PartitionCheckpoint, PartitionKey, CHECKPOINT_FORMAT};
+use sixmin_store::{
+    CheckpointStore, PartitionCheckpoint, PartitionKey, StoreError, CHECKPOINT_FORMAT,
+};
+use tracing::{info, warn};
 
-use crate::state::LoadedPack;
+use super::outputs::KafkaOutputs;
+use crate::offsets::{AtEnd, PartitionOffsets, Step};
+use crate::OutputProducer;
 
 /// One assigned partition.
 pub struct Partition {
     /// Its engine, driven.
     pub driver: Driver,
-    /// The offset of the next event to apply (events before it are in the state).
-    pub next_offset: i64,
-    /// Since when it has been read to its end with nothing new.
-    pub caught_up_since: Option<Instant>,
+    /// Where its reading stands.
+    pub offsets: PartitionOffsets,
     /// Changed since the last checkpoint.
     pub dirty: bool,
     /// When it was last checkpointed (or assigned).
     pub checkpointed_at: Instant,
     /// The engine's input counts already added to the process's counts.
     counted: InputCounters,
-    /// A rewind in progress after a gap: how far back it sought, and when.
-    rewind: Option<(i64, Instant)>,
 }
 
-/// Why partitions could not be restored.
-#[derive(Debug)]
-pub enum AssignError {
-    /// Trying again cannot help (a checkpoint of another rule pack): stop.
-    Fatal(String),
-    /// Perhaps passing (the store unreachable): try again, a few times.
-    Retry(String),
+/// Why a partition could not be checkpointed (it resumes from its last checkpoint).
+#[derive(Debug, thiserror::Error)]
+pub enum PartitionCheckpointError {
+    /// Its outputs were not delivered in time; the next interval tries again.
+    #[error("checkpoint of {key} postponed: {source}")]
+    Postponed {
+        /// The partition.
+        key: PartitionKey,
+        /// Why.
+        #[source]
+        source: Box<CheckpointError>,
+    },
+    /// Its outputs could not be handed on or its engine not snapshotted.
+    #[error("checkpoint of {key}: {source}")]
+    Snapshot {
+        /// The partition.
+        key: PartitionKey,
+        /// Why.
+        #[source]
+        source: Box<CheckpointError>,
+    },
+    /// The store refused it.
+    #[error("checkpoint of {key} failed: {source}")]
+    Store {
+        /// The partition.
+        key: PartitionKey,
+        /// Why.
+        #[source]
+        source: Box<StoreError>,
+    },
 }
 
-impl std::fmt::Display for AssignError {
-    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl PartitionCheckpointError {
+    /// Whether the next interval can succeed where this one failed (outputs delayed, a
+    /// store unreachable for now).
+    pub fn is_retriable(&self) -> bool {
         match self {
-            AssignError::Fatal(reason) | AssignError::Retry(reason) => formatter.write_str(reason),
+            PartitionCheckpointError::Postponed { .. } | PartitionCheckpointError::Store { .. } => {
+                true
+            }
+            PartitionCheckpointError::Snapshot { .. } => false,
         }
     }
 }
 
-/// What to do about a message past the expected offset.
-enum Gap {
-    /// A message fetched before the last rewind took effect: ignore it.
-    Wait,
-    /// Seek back to this offset and read forward again (skipping what is in the state).
-    Rewind(Offset),
-    /// Rewound to the beginning and still a gap: the events are gone; go on.
-    Accept,
+/// Why partitions could not be restored.
+#[derive(Debug, thiserror::Error)]
+pub enum AssignError {
+    /// Trying again cannot help (a checkpoint of another rule pack): stop.
+    #[error("{0}")]
+    Fatal(String),
+    /// Perhaps passing (the store unreachable): try again, a few times.
+    #[error("{0}")]
+    Retry(String),
 }
 
-/// How long messages after a rewind are taken as fetched before it.
-const REWIND_SETTLE: Duration = Duration::from_millis(500);
-
-/// The first rewind step, in offsets; each further one doubles it.
-const REWIND_FIRST_STEP: i64 = 1024;
-
-/// How long a partition must stay at its end to count as caught up: a broker may
-/// announce the end of a partition (its high watermark) before all of its last batch is
-/// readable.
-const CAUGHT_UP_QUIET: Duration = Duration::from_secs(2);
-
-impl Partition {
-    /// Decides about a message past the next offset expected.
-    fn gap(&mut self) -> Gap {
-        let step = match self.rewind {
-            Some((_, sought_at)) if sought_at.elapsed() < REWIND_SETTLE => return Gap::Wait,
-            Some((step, _)) if step == i64::MAX => return Gap::Accept,
-            Some((step, _)) => step.saturating_mul(2),
-            None => REWIND_FIRST_STEP,
-        };
-        let target = self.next_offset.saturating_sub(step);
-        let (step, to) = if target <= 0 {
-            (i64::MAX, Offset::Beginning)
-        } else {
-            (step, Offset::Offset(target))
-        };
-        self.rewind = Some((step, Instant::now()));
-        Gap::Rewind(to)
-    }
-
-    /// Read to its end, and nothing new for a while.
-    pub fn is_caught_up(&self) -> bool {
-        self.caught_up_since
-            .is_some_and(|since| since.elapsed() >= CAUGHT_UP_QUIET)
+impl AssignError {
+    /// Whether trying again can help.
+    pub fn is_retriable(&self) -> bool {
+        matches!(self, AssignError::Retry(_))
     }
 }
 
-/// The shared state of a running service.
-pub struct Core {
+/// The shared state of a running service: what the consumer loop and the rebalance
+/// callbacks share.
+pub struct ConsumerState {
     /// The configuration.
     pub config: ServiceConfig,
     pack: LoadedPack,
@@ -135,8 +135,8 @@ pub struct Core {
     delivery_counted: (u64, u64),
 }
 
-impl Core {
-    /// A core with nothing assigned yet.
+impl ConsumerState {
+    /// A state with nothing assigned yet.
     pub fn new(
         config: ServiceConfig,
         pack: LoadedPack,
@@ -144,14 +144,14 @@ impl Core {
         producer: OutputProducer,
         watch: Watch,
         kafka_metrics: KafkaMetrics,
-    ) -> Core {
+    ) -> ConsumerState {
         let engine_config = EngineConfig {
             allowed_lateness_ms: config.allowed_lateness_ms,
             emit_verdicts: true,
             emit_stops: true,
             ..EngineConfig::default()
         };
-        Core {
+        ConsumerState {
             config,
             pack,
             engine_config,
@@ -215,6 +215,7 @@ impl Core {
                 Offset::Beginning => 0,
                 _ => -1,
             };
+            let offsets = PartitionOffsets::new(next_offset);
             assignment
                 .set_partition_offset(&topic, *partition, offset)
                 .map_err(|error| AssignError::Retry(error.to_string()))?;
@@ -223,17 +224,15 @@ impl Core {
                 *partition,
                 Partition {
                     driver: Driver::new(engine, self.config.max_event_bytes),
-                    next_offset,
-                    caught_up_since: None,
+                    offsets,
                     dirty: false,
                     checkpointed_at: Instant::now(),
                     counted,
-                    rewind: None,
                 },
             );
         }
-        eprintln!(
-            "sixmin run: assigned {topic} partitions {} (from {})",
+        info!(
+            "assigned {topic} partitions {} (from {})",
             resumed.join(", "),
             self.store.describe()
         );
@@ -258,17 +257,17 @@ impl Core {
     }
 
     /// Checkpoints and drops revoked partitions.
-    pub fn revoke(&mut self, partitions: &[i32], consumer: &impl Consumer<super::RunContext>) {
+    pub fn revoke(&mut self, partitions: &[i32], consumer: &impl Consumer<super::ServiceContext>) {
         for partition in partitions {
             if let Err(error) = self.checkpoint(*partition, consumer, Duration::from_secs(10)) {
                 // The next owner resumes from the previous checkpoint: nothing is lost,
                 // the events since are read again.
-                eprintln!("sixmin run: warning: {error}");
+                warn!("{error}");
             }
             self.partitions.remove(partition);
         }
-        eprintln!(
-            "sixmin run: revoked {} partitions {:?}",
+        info!(
+            "revoked {} partitions {:?}",
             self.config.events_topic, partitions
         );
     }
@@ -280,28 +279,17 @@ impl Core {
     pub fn apply(&mut self, message: &BorrowedMessage<'_>) -> Option<Offset> {
         let partition = self.partitions.get_mut(&message.partition())?;
         let offset = message.offset();
-        if offset < partition.next_offset {
-            // Already in the checkpointed state (delivered again after a restart).
-            return None;
+        match partition.offsets.on_message(offset, Instant::now()) {
+            Step::Skip | Step::Wait => return None,
+            Step::Rewind(to) => return Some(to),
+            Step::Apply => {}
+            Step::ApplyAfterGap { from } => warn!(
+                "{}[{}] has no events between offsets {from} and {offset} (deleted by \
+                 retention or compaction); continuing",
+                message.topic(),
+                message.partition(),
+            ),
         }
-        if partition.next_offset >= 0 && offset > partition.next_offset {
-            match partition.gap() {
-                Gap::Wait => return None,
-                Gap::Rewind(to) => return Some(to),
-                Gap::Accept => {
-                    eprintln!(
-                        "sixmin run: warning: {}[{}] has no events between offsets {} and {offset} \
-                         (deleted by retention or compaction); continuing",
-                        message.topic(),
-                        message.partition(),
-                        partition.next_offset
-                    );
-                }
-            }
-        }
-        partition.rewind = None;
-        partition.next_offset = offset + 1;
-        partition.caught_up_since = None;
         partition.dirty = true;
         let payload = message.payload().unwrap_or(&[]);
         let origin = Origin::Message {
@@ -337,7 +325,7 @@ impl Core {
     pub fn next_offset(&self, partition: i32) -> Option<i64> {
         self.partitions
             .get(&partition)
-            .map(|state| state.next_offset)
+            .map(|state| state.offsets.next_offset())
             .filter(|offset| *offset >= 0)
     }
 
@@ -347,21 +335,19 @@ impl Core {
     /// with nothing) and the partition must be rewound, as for a gap.
     pub fn reached_end(&mut self, partition: i32, high: Option<i64>) -> Option<Offset> {
         let state = self.partitions.get_mut(&partition)?;
-        let short = high.is_some_and(|high| state.next_offset >= 0 && high > state.next_offset);
-        if short {
-            match state.gap() {
-                Gap::Rewind(to) => return Some(to),
-                Gap::Wait => return None,
-                Gap::Accept => eprintln!(
-                    "sixmin run: warning: partition {partition} ends at {} by its high \
-                     watermark but nothing past {} can be read",
+        match state.offsets.on_end(high, Instant::now()) {
+            AtEnd::Rewind(to) => Some(to),
+            AtEnd::Reached | AtEnd::Wait => None,
+            AtEnd::Unreadable => {
+                warn!(
+                    "partition {partition} ends at {} by its high watermark but nothing past \
+                     {} can be read",
                     high.unwrap_or_default(),
-                    state.next_offset
-                ),
+                    state.offsets.next_offset()
+                );
+                None
             }
         }
-        state.caught_up_since.get_or_insert_with(Instant::now);
-        None
     }
 
     /// Moves the clock of caught-up partitions to `now` (wall-when-idle mode), so a caller
@@ -372,7 +358,7 @@ impl Core {
         }
         for partition in self.partitions.values_mut() {
             let behind = partition.driver.clock().is_none_or(|clock| clock < now);
-            if partition.caught_up_since.is_some() && behind {
+            if partition.offsets.reached_end() && behind {
                 let mut sink = (
                     KafkaOutputs::new(&self.producer, &self.kafka_metrics, &self.config),
                     &mut self.watch,
@@ -392,13 +378,13 @@ impl Core {
     pub fn checkpoint(
         &mut self,
         partition: i32,
-        consumer: &impl Consumer<super::RunContext>,
+        consumer: &impl Consumer<super::ServiceContext>,
         timeout: Duration,
-    ) -> Result<(), String> {
+    ) -> Result<(), PartitionCheckpointError> {
         let Some(state) = self.partitions.get_mut(&partition) else {
             return Ok(());
         };
-        if !state.dirty || state.next_offset < 0 {
+        if !state.dirty || !state.offsets.is_known() {
             return Ok(());
         }
         let key = PartitionKey {
@@ -415,15 +401,18 @@ impl Core {
             },
             &mut self.watch,
         );
-        let next_offset = state.next_offset;
+        let next_offset = state.offsets.next_offset();
         let result = state
             .driver
             .checkpoint(&mut sink)
-            .map_err(|error| {
-                if error.is_retriable() {
-                    format!("checkpoint of {key} postponed: {error}")
+            .map_err(|source| {
+                let key = key.clone();
+                let retriable = source.is_retriable();
+                let source = Box::new(source);
+                if retriable {
+                    PartitionCheckpointError::Postponed { key, source }
                 } else {
-                    format!("checkpoint of {key}: {error}")
+                    PartitionCheckpointError::Snapshot { key, source }
                 }
             })
             .and_then(|(engine, _)| {
@@ -431,7 +420,7 @@ impl Core {
                     format: CHECKPOINT_FORMAT.to_owned(),
                     key: key.clone(),
                     next_offset,
-                    written_at: crate::clock::now_rfc3339(),
+                    written_at: clock::now_rfc3339(),
                     writer: self.writer.clone(),
                     pack_source: self.pack.source.clone(),
                     pack_origin: self.pack.origin.clone(),
@@ -439,7 +428,10 @@ impl Core {
                 };
                 self.store
                     .save(&checkpoint)
-                    .map_err(|error| format!("checkpoint of {key} failed: {error}"))
+                    .map_err(|source| PartitionCheckpointError::Store {
+                        key: key.clone(),
+                        source: Box::new(source),
+                    })
             });
         let outcome = if result.is_ok() { "ok" } else { "failed" };
         self.kafka_metrics
@@ -466,11 +458,11 @@ impl Core {
     /// Returns the errors.
     pub fn checkpoint_due(
         &mut self,
-        consumer: &impl Consumer<super::RunContext>,
+        consumer: &impl Consumer<super::ServiceContext>,
         interval: Duration,
         force: bool,
         timeout: Duration,
-    ) -> Vec<String> {
+    ) -> Vec<PartitionCheckpointError> {
         let due: Vec<i32> = self
             .partitions
             .iter()
@@ -500,6 +492,7 @@ impl Core {
         }
         self.producer.poll();
         self.watch.refresh_many(&engines, &self.consumed);
+        let now = Instant::now();
         let gauges: Vec<PartitionGauge> = self
             .partitions
             .iter()
@@ -508,10 +501,10 @@ impl Core {
                 partition: *partition,
                 lag: high_watermarks
                     .get(partition)
-                    .filter(|_| state.next_offset >= 0)
-                    .map(|high| high - state.next_offset),
+                    .filter(|_| state.offsets.is_known())
+                    .map(|high| high - state.offsets.next_offset()),
                 checkpoint_age_seconds: state.checkpointed_at.elapsed().as_secs_f64(),
-                caught_up: state.is_caught_up(),
+                caught_up: state.offsets.is_caught_up(now),
             })
             .collect();
         self.kafka_metrics.refresh(&gauges, broker_up);
@@ -519,14 +512,19 @@ impl Core {
         let (delivered, failed) = (counts.delivered(), counts.failed());
         let failed_new = failed.saturating_sub(self.delivery_counted.1);
         if failed_new > 0 {
-            eprintln!("sixmin run: warning: {failed_new} output records could not be delivered");
+            warn!("{failed_new} output records could not be delivered");
         }
         self.delivery_counted = (delivered, failed);
     }
 
     /// Whether every assigned partition was read to its end (and there is at least one).
     pub fn all_caught_up(&self) -> bool {
-        !self.partitions.is_empty() && self.partitions.values().all(Partition::is_caught_up)
+        let now = Instant::now();
+        !self.partitions.is_empty()
+            && self
+                .partitions
+                .values()
+                .all(|state| state.offsets.is_caught_up(now))
     }
 }
 
@@ -537,117 +535,6 @@ fn hostname() -> String {
 }
 
 /// Says that an output could not be handed on (it is counted as failed).
-fn warn_output(error: &SinkError) {
-    eprintln!("sixmin run: warning: {error}");
-}
-
-/// The service's outputs as a sink: verdicts, live breaches and dead letters produced to
-/// their topics (each one off when its topic is not configured), each counted by
-/// outcome.
-struct KafkaOutputs<'a> {
-    producer: &'a OutputProducer,
-    metrics: &'a KafkaMetrics,
-    config: &'a ServiceConfig,
-    /// The key of the message being applied: a dead letter keeps it.
-    key: &'a [u8],
-    /// How long a flush waits for deliveries.
-    flush_timeout: Duration,
-}
-
-impl<'a> KafkaOutputs<'a> {
-    fn new(
-        producer: &'a OutputProducer,
-        metrics: &'a KafkaMetrics,
-        config: &'a ServiceConfig,
-    ) -> KafkaOutputs<'a> {
-        KafkaOutputs {
-            producer,
-            metrics,
-            config,
-            key: &[],
-            flush_timeout: Duration::ZERO,
-        }
-    }
-
-    fn send(
-        &self,
-        role: &str,
-        topic: &str,
-        key: &[u8],
-        payload: &[u8],
-        headers: Option<OwnedHeaders>,
-    ) {
-        let result = match self.producer.send(topic, key, payload, headers) {
-            Ok(()) => "queued",
-            Err(error) => {
-                eprintln!("sixmin run: warning: {error}");
-                "failed"
-            }
-        };
-        self.count(role, result);
-    }
-
-    fn count(&self, role: &str, result: &str) {
-        self.metrics
-            .output_records_total
-            .with_label_values(&[role, result])
-            .inc();
-    }
-}
-
-impl Sink for KafkaOutputs<'_> {
-    fn output(&mut self, output: &Output) -> Result<(), SinkError> {
-        match output {
-            Output::Verdict(verdict) => {
-                if let Some(topic) = &self.config.verdicts_topic {
-                    let line = verdict.to_json_line();
-                    let line = line.trim_end().as_bytes();
-                    self.send("verdicts", topic, verdict.call_id.as_bytes(), line, None);
-                }
-            }
-            Output::LiveBreach(breach) => {
-                if let Some(topic) = &self.config.breaches_topic {
-                    match serde_json::to_vec(breach) {
-                        Ok(json) => {
-                            self.send("breaches", topic, breach.call_id.as_bytes(), &json, None)
-                        }
-                        // Counted as not delivered, like a failed send; the outputs after
-                        // it still go out.
-                        Err(source) => {
-                            warn_output(&SinkError::Encode {
-                                what: "live breach",
-                                source,
-                            });
-                            self.count("breaches", "failed");
-                        }
-                    }
-                }
-            }
-            Output::Stopped(_) => {}
-        }
-        Ok(())
-    }
-
-    fn dead_letter(&mut self, letter: &DeadLetter<'_>) -> Result<(), SinkError> {
-        let Some(topic) = &self.config.dead_letter_topic else {
-            return Ok(());
-        };
-        let mut headers = OwnedHeaders::new();
-        for (name, value) in letter.headers() {
-            headers = headers.insert(Header {
-                key: name,
-                value: Some(value.as_str()),
-            });
-        }
-        self.send("dead_letters", topic, self.key, letter.kept, Some(headers));
-        Ok(())
-    }
-
-    fn flush(&mut self) -> Result<(), SinkError> {
-        self.producer
-            .flush(self.flush_timeout)
-            .map_err(|error| SinkError::Undelivered {
-                reason: error.to_string(),
-            })
-    }
+pub(super) fn warn_output(error: &SinkError) {
+    warn!("{error}");
 }
