@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use flate2::read::MultiGzDecoder;
 use sha2::{Digest, Sha256};
+use sixmin_core::{decode_event_with_limit, Event};
 
 use crate::dead_letter::{Origin, DEAD_LETTER_MAX_BYTES};
 use crate::driver::Record;
@@ -110,6 +111,55 @@ pub fn lines_of<'a>(reader: impl Read + 'a) -> io::Result<Box<dyn BufRead + 'a>>
     } else {
         Ok(Box::new(buffered))
     }
+}
+
+/// Why an input could not be read.
+#[derive(Debug, thiserror::Error)]
+#[error("{what} `{}`: {source}", path.display())]
+pub struct InputError {
+    /// `opening` or `reading`.
+    pub what: &'static str,
+    /// The file.
+    pub path: PathBuf,
+    /// What the system said.
+    #[source]
+    pub source: io::Error,
+}
+
+/// Every valid event of `call_id` in `files`, in file order (invalid lines are skipped:
+/// `replay` reports them; a line over `max_event_bytes` is no event). Only lines that
+/// mention the id are decoded.
+pub fn events_of_call(
+    files: &[PathBuf],
+    call_id: &str,
+    max_event_bytes: usize,
+) -> Result<Vec<Event<'static>>, InputError> {
+    let mut events = Vec::new();
+    let needle = call_id.as_bytes();
+    for path in files {
+        let error = |what| {
+            let path = path.clone();
+            move |source| InputError { what, path, source }
+        };
+        let reader = open_lines(path).map_err(error("opening"))?;
+        let mut lines = LineReader::new(reader, "", max_event_bytes);
+        while lines.advance().map_err(error("reading"))? {
+            let record = lines.record();
+            let line = record.bytes;
+            if record.length > max_event_bytes
+                || is_blank(line)
+                || !line.windows(needle.len()).any(|window| window == needle)
+            {
+                continue;
+            }
+            if let Ok(event) = decode_event_with_limit(line, max_event_bytes) {
+                if event.call_id == call_id {
+                    events.push(event.into_owned());
+                }
+            }
+        }
+    }
+    Ok(events)
 }
 
 /// Whether a line holds nothing but white space (skipped, not an event).

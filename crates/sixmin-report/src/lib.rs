@@ -10,6 +10,7 @@
 
 mod csv;
 mod data;
+pub mod explain;
 mod formats;
 mod html;
 mod labels;
