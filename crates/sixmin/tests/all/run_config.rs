@@ -3,9 +3,7 @@
 //! needed: nothing here gets as far as connecting.
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
-use common::*;
+use sixmin_test_utils::*;
 
 #[test]
 fn a_bad_configuration_fails_at_start_naming_file_line_and_fix() {
