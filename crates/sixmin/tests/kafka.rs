@@ -2,14 +2,16 @@
 //! keyed by its call id, every event of a call in one partition.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
+use common::broker::{unique_topic, Broker};
+use common::*;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{Message, Offset, TopicPartitionList};
-use sixmin_test_utils::broker::{unique_topic, Broker};
-use sixmin_test_utils::*;
 
 #[test]
 fn simulate_produces_every_event_keyed_by_call_to_the_broker() {

@@ -4,6 +4,8 @@
 //! also saves a screenshot of each language in `target/test-output/` for people to look at.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::os::unix::process::CommandExt;
@@ -11,9 +13,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use sixmin_test_utils::demo::Demo;
-use sixmin_test_utils::http;
-use sixmin_test_utils::metrics::parse_metrics;
+use common::demo::Demo;
+use common::http;
+use common::metrics::parse_metrics;
 
 /// How long one Chromium run may take before the test gives up on it.
 const CHROMIUM_TIMEOUT: Duration = Duration::from_secs(120);
@@ -210,7 +212,7 @@ fn screenshot(url: &str, path: &Path) {
 fn test_output_dir() -> PathBuf {
     let target = option_env!("CARGO_TARGET_TMPDIR")
         .and_then(|tmp| Path::new(tmp).parent().map(Path::to_path_buf))
-        .unwrap_or_else(|| sixmin_test_utils::repo_root().join("target"));
+        .unwrap_or_else(|| common::repo_root().join("target"));
     let directory = target.join("test-output");
     std::fs::create_dir_all(&directory).unwrap();
     directory

@@ -7,11 +7,13 @@
 //! its own, so a report's rows tell which calls a period holds.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::path::Path;
 
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
-use sixmin_test_utils::*;
+use common::*;
 
 /// Replays calls given as (tenant, start, wait in seconds), each answered after its wait,
 /// into a new state under `work`; returns the state directory.

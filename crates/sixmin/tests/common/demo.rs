@@ -19,7 +19,7 @@ impl Demo {
     // The child is killed and waited for when the `Demo` is dropped.
     #[allow(clippy::zombie_processes)]
     pub fn start(extra: &[&str]) -> Demo {
-        let mut child = Command::new(crate::binary())
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sixmin"))
             .arg("demo")
             .args(["--listen", "127.0.0.1:0"])
             .args(extra)

@@ -5,11 +5,13 @@
 //! the same rows, right to left in Hebrew.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
+use common::*;
 use serde_json::Value;
-use sixmin_test_utils::*;
 
 /// Replays a simulated October (300 calls a day) and writes its JSON and PDF reports in
 /// both languages into `out`.

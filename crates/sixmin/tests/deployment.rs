@@ -4,11 +4,13 @@
 //! and command line the deployment holds to the real binary.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+use common::*;
 use serde_yaml_ng::Value;
-use sixmin_test_utils::*;
 
 fn deploy() -> PathBuf {
     repo_root().join("deploy")

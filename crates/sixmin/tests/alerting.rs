@@ -7,11 +7,13 @@
 //! example's inhibitions on the real Alertmanager.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::time::Duration;
 
-use sixmin_test_utils::alertmanager::{Alertmanager, Delivery, Webhook};
-use sixmin_test_utils::demo::Demo;
-use sixmin_test_utils::prometheus::{Prometheus, PrometheusSetup};
+use common::alertmanager::{Alertmanager, Delivery, Webhook};
+use common::demo::Demo;
+use common::prometheus::{Prometheus, PrometheusSetup};
 
 /// The alert that pages ops while a caller is still waiting.
 const WAITING_PAST_LIMIT: &str = "SixminCallerWaitingPastLimit";
@@ -26,7 +28,7 @@ fn a_caller_waiting_past_the_limit_pages_ops_and_the_page_resolves_when_the_queu
     // 600x real time from 10:50: the late-morning overload comes within seconds, and the
     // queues drain within a minute or two of real time after it.
     let demo = Demo::overload("2026-10-05", "250", &[]);
-    let rules = sixmin_test_utils::repo_root().join("deploy/prometheus/alerts.yml");
+    let rules = common::repo_root().join("deploy/prometheus/alerts.yml");
     let _prometheus = Prometheus::start(&PrometheusSetup {
         jobs: vec![("sixmin", demo.address.clone())],
         rule_files: vec![&rules],

@@ -2,12 +2,14 @@
 //! period report of the same events, call for call: both are built from final verdicts.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use sixmin_test_utils::metrics::series;
-use sixmin_test_utils::*;
+use common::metrics::series;
+use common::*;
 
 struct Killed(Child);
 

@@ -3,7 +3,9 @@
 //! needed: nothing here gets as far as connecting.
 #![allow(clippy::unwrap_used)]
 
-use sixmin_test_utils::*;
+mod common;
+
+use common::*;
 
 #[test]
 fn a_bad_configuration_fails_at_start_naming_file_line_and_fix() {

@@ -4,12 +4,14 @@
 //! report, input gaps, and edge months (one call, every call breached, no calls, DST).
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use common::*;
 use serde_json::{json, Value};
-use sixmin_test_utils::*;
 
 /// Writes `lines` as an event file, replays it into a state (declaring it complete, with
 /// the verdict ledger beside it) and returns the state directory.

@@ -3,12 +3,14 @@
 //! or written twice.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
+use common::*;
 use sixmin_sim::SimConfig;
-use sixmin_test_utils::*;
 
 fn write_lines(path: &Path, lines: &[String]) {
     std::fs::write(path, jsonl(lines)).unwrap();

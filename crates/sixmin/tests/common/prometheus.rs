@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::http;
+use super::http;
 
 /// A running Prometheus; killed when dropped.
 pub struct Prometheus {

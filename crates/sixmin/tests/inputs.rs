@@ -3,12 +3,14 @@
 //! and a state directory in use fail with their documented exit codes.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
+use common::*;
 use sixmin_sim::SimConfig;
-use sixmin_test_utils::*;
 
 /// A day of a call centre (Sunday 2026-10-04), as JSON Lines.
 fn day_of_events() -> String {

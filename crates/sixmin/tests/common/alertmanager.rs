@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{channel, Receiver};
 use std::time::{Duration, Instant};
 
-use crate::http;
+use super::http;
 
 /// The Debian package's binary.
 const ALERTMANAGER: &str = "prometheus-alertmanager";
@@ -32,7 +32,7 @@ impl Alertmanager {
     /// Starts Alertmanager with the repository's example configuration, every webhook
     /// URL pointed at `webhook` (`http://host:port`) instead of the placeholder gateway.
     pub fn with_example_config(webhook: &str) -> Alertmanager {
-        let example = crate::repo_root().join("deploy/alertmanager/alertmanager.yml");
+        let example = super::repo_root().join("deploy/alertmanager/alertmanager.yml");
         let text = std::fs::read_to_string(example).unwrap();
         let placeholder = "http://alert-gateway.example.internal";
         assert!(

@@ -1,6 +1,4 @@
-//! Helpers of the command-line tests: run the real binary, compare with golden files,
-//! and start the real services the tests talk to (a Kafka-protocol broker, Prometheus,
-//! Alertmanager). A dev-dependency of the `sixmin` crate, compiled once for all its tests.
+//! Helpers of the command-line tests: run the real binary, compare with golden files.
 #![allow(dead_code, missing_docs, clippy::unwrap_used)]
 
 pub mod alertmanager;
@@ -14,19 +12,6 @@ pub mod service;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// The `sixmin` binary cargo built for the running test: beside the test's own
-/// executable (`target/PROFILE/deps/TEST-HASH` → `target/PROFILE/sixmin`).
-pub fn binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("the test knows its own path");
-    let dir = exe.parent().expect("a test runs from a directory");
-    let profile_dir = if dir.ends_with("deps") {
-        dir.parent().expect("deps is inside the profile directory")
-    } else {
-        dir
-    };
-    profile_dir.join(format!("sixmin{}", std::env::consts::EXE_SUFFIX))
-}
-
 /// The repository root.
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -37,7 +22,7 @@ pub fn repo_root() -> PathBuf {
 
 /// Runs `sixmin` with arguments; returns its output.
 pub fn sixmin(args: &[&str]) -> Output {
-    Command::new(crate::binary())
+    Command::new(env!("CARGO_BIN_EXE_sixmin"))
         .args(args)
         .env_remove("SIXMIN_GENERATED_AT")
         .output()
@@ -67,7 +52,7 @@ pub fn path_str(path: &Path) -> &str {
 
 /// The `sixmin` command with arguments, not yet run (for children the test drives).
 pub fn sixmin_command(args: &[&str]) -> Command {
-    let mut command = Command::new(crate::binary());
+    let mut command = Command::new(env!("CARGO_BIN_EXE_sixmin"));
     command.args(args).env_remove("SIXMIN_GENERATED_AT");
     command
 }

@@ -8,16 +8,18 @@
 //! rules of `deploy/prometheus/alerts.yml`) publishes.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use common::broker::{unique_topic, Broker};
+use common::demo::Demo;
+use common::prometheus::{has_finite_sample, Prometheus, PrometheusSetup};
+use common::service::{write_config, Service};
+use common::*;
 use serde_json::Value;
-use sixmin_test_utils::broker::{unique_topic, Broker};
-use sixmin_test_utils::demo::Demo;
-use sixmin_test_utils::prometheus::{has_finite_sample, Prometheus, PrometheusSetup};
-use sixmin_test_utils::service::{write_config, Service};
-use sixmin_test_utils::*;
 
 /// One query of a dashboard, with where it comes from.
 #[derive(Debug, Clone)]

@@ -6,10 +6,12 @@
 //! `SIXMIN_BLESS=1` to rewrite it). It is bytes, not text: one line is not UTF-8.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::collections::BTreeMap;
 
 use base64::Engine as _;
-use sixmin_test_utils::*;
+use common::*;
 
 /// `--max-event-bytes` of the run: the oversized line of the corpus is over it, every other
 /// line is under it.

@@ -4,18 +4,20 @@
 //! name offsets instead of files).
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use common::broker::{unique_topic, Broker};
+use common::service::{checkpoint_report, replay_report, write_config, Service};
+use common::*;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Headers, Message};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::{Offset, TopicPartitionList};
-use sixmin_test_utils::broker::{unique_topic, Broker};
-use sixmin_test_utils::service::{checkpoint_report, replay_report, write_config, Service};
-use sixmin_test_utils::*;
 
 /// Produces a simulated period to `topic` and writes the same events to a file.
 fn produce_simulation(bootstrap: &str, topic: &str, dir: &Path, args: &[&str]) -> PathBuf {

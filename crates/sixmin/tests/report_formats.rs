@@ -3,12 +3,14 @@
 //! from the same state write the same bytes (the XLSX workbook included).
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use common::*;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use sixmin_test_utils::*;
 
 /// The sample replayed into a state directory.
 fn sample_state(dir: &Path) -> std::path::PathBuf {

@@ -2,8 +2,10 @@
 //! ledger (the golden test).
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::*;
 use sixmin_sim::{generate, SimConfig};
-use sixmin_test_utils::*;
 
 /// Malformed lines mixed into the sample, to show that they are dead-lettered, counted,
 /// and stop nothing.

@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::http::{free_port, get};
-use crate::metrics::series;
-use crate::{path_str, sixmin_command, sixmin_ok, without_sources, GENERATED_AT};
+use super::http::{free_port, get};
+use super::metrics::series;
+use super::{path_str, sixmin_command, sixmin_ok, without_sources, GENERATED_AT};
 
 /// Writes a configuration for a test service and returns its path.
 pub fn write_config(
@@ -202,5 +202,5 @@ pub fn replay_report(events: &Path, month: &str) -> serde_json::Value {
         "--complete",
         "--quiet",
     ]);
-    without_sources(crate::report_json(&state, month))
+    without_sources(super::report_json(&state, month))
 }

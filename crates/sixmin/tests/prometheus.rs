@@ -4,12 +4,14 @@
 //! clean.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use sixmin_test_utils::demo::Demo;
-use sixmin_test_utils::http;
-use sixmin_test_utils::prometheus::Prometheus;
+use common::demo::Demo;
+use common::http;
+use common::prometheus::Prometheus;
 
 /// How long a query may take to show the demo's data.
 const WITHIN: Duration = Duration::from_secs(120);

@@ -2,10 +2,12 @@
 //! calls by its own limits and rule ids, and a state directory bound to its pack.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
+use common::*;
 use serde_json::json;
-use sixmin_test_utils::*;
 
 /// A pack for another jurisdiction: no announcement, callback or SMS duty, one listed
 /// topic with an alias, and rule ids of its own.

@@ -10,7 +10,7 @@ use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
 
-use crate::http::free_port;
+use super::http::free_port;
 
 /// A broker for one test; a started one is stopped when dropped.
 pub struct Broker {
