@@ -105,8 +105,6 @@ pub struct FileSinks {
     ledger: Option<JsonLinesFile>,
     dead_letter: Option<JsonLinesFile>,
     breaches: Option<JsonLinesFile>,
-    verdicts: u64,
-    live_breaches: u64,
     dead_letters: u64,
     positions: BTreeMap<String, SinkPosition>,
 }
@@ -123,8 +121,6 @@ impl FileSinks {
             ledger,
             dead_letter,
             breaches,
-            verdicts: 0,
-            live_breaches: 0,
             dead_letters: 0,
             positions: BTreeMap::new(),
         }
@@ -144,16 +140,6 @@ impl FileSinks {
         &self.positions
     }
 
-    /// Verdicts handed over in this run (written or not).
-    pub fn verdicts(&self) -> u64 {
-        self.verdicts
-    }
-
-    /// Live breaches handed over in this run (written or not).
-    pub fn live_breaches(&self) -> u64 {
-        self.live_breaches
-    }
-
     /// Dead letters handed over in this run (written or not).
     pub fn dead_letters(&self) -> u64 {
         self.dead_letters
@@ -164,7 +150,6 @@ impl Sink for FileSinks {
     fn output(&mut self, output: &Output) -> Result<(), SinkError> {
         match output {
             Output::Verdict(verdict) => {
-                self.verdicts += 1;
                 if let Some(file) = self.ledger.as_mut() {
                     let line =
                         serde_json::to_vec(&**verdict).map_err(|source| SinkError::Encode {
@@ -175,7 +160,6 @@ impl Sink for FileSinks {
                 }
             }
             Output::LiveBreach(breach) => {
-                self.live_breaches += 1;
                 if let Some(file) = self.breaches.as_mut() {
                     let line = serde_json::to_vec(breach).map_err(|source| SinkError::Encode {
                         what: "live breach",

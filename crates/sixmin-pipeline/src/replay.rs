@@ -54,8 +54,6 @@ impl From<CheckpointError> for ReplayError {
 pub struct ReplayOptions {
     /// Save the state every this many input records (and always at the end).
     pub checkpoint_every: u64,
-    /// The largest event accepted.
-    pub max_event_bytes: usize,
 }
 
 /// What this run did, for the summary.
@@ -141,7 +139,7 @@ impl<'v> Replay<'v> {
                     what: format!("opening `{}`", path.display()),
                     source,
                 })?;
-                let lines = LineReader::new(reader, &source.name(), self.options.max_event_bytes);
+                let lines = LineReader::new(reader, &source.name(), self.driver.max_event_bytes());
                 self.read_lines(lines, &what, skip, Some(index))?;
             }
             Source::Stdin => {
@@ -153,7 +151,7 @@ impl<'v> Replay<'v> {
                         what: what.to_owned(),
                         source,
                     })?;
-                let lines = LineReader::new(reader, "stdin", self.options.max_event_bytes);
+                let lines = LineReader::new(reader, "stdin", self.driver.max_event_bytes());
                 let records = self.read_lines(lines, what, 0, None)?;
                 self.sources.push(SourceRecord {
                     name: "stdin".to_owned(),

@@ -81,11 +81,10 @@ pub fn run(args: ReplayArgs) -> CommandResult {
     };
     let options = ReplayOptions {
         checkpoint_every: args.checkpoint_every,
-        max_event_bytes: args.judging.max_event_bytes,
     };
     let view = watch.as_mut().map(|watch| watch as &mut dyn LiveView);
     let sources = previous.map(|state| state.sources).unwrap_or_default();
-    let driver = Driver::new(engine, options.max_event_bytes);
+    let driver = Driver::new(engine, args.judging.max_event_bytes);
     let mut replay = Replay::start(dir, driver, pack, sources, files, view, options)?;
     for path in &args.inputs {
         replay.feed(&Source::from_arg(path))?;
